@@ -1,0 +1,45 @@
+//! cosmictron-types: the vocabulary shared by the Cosmictron engine and the module SDK.
+//!
+//! Values and column types, table definitions, and the two byte encodings the engine stores:
+//! rows (compact, deterministic) and index keys (order-preserving). No I/O, no allocation
+//! beyond what values need; builds for `wasm32-unknown-unknown`.
+//!
+//! Layout:
+//! - `value.rs`       [`Value`], [`Identity`] (32 bytes, hex text), [`Timestamp`] (µs since epoch)
+//! - `column_type.rs` [`ScalarType`] and [`ColumnType`] (a scalar, nullable for `Option<T>`)
+//! - `schema.rs`      [`TableDef`] with columns, primary key, indexes, foreign keys, flags, policies
+//! - `row_codec.rs`   [`encode_row`] / [`decode_row`]: the binary row format
+//! - `key.rs`         [`encode_key`]: memcomparable index keys
+//! - `error.rs`       [`TypeError`], the crate's one error type
+//!
+//! ```
+//! use cosmictron_types::{decode_row, encode_row, ScalarType, TableDef, Value};
+//!
+//! let users = TableDef::new("users")
+//!     .column("id", ScalarType::U64)
+//!     .nullable_column("nick", ScalarType::String)
+//!     .primary_key(&["id"]);
+//! users.validate()?;
+//! let row = vec![Value::U64(1), Value::Null];
+//! let bytes = encode_row(&users.columns, &row)?;
+//! assert_eq!(decode_row(&users.columns, &bytes)?, row);
+//! # Ok::<(), cosmictron_types::TypeError>(())
+//! ```
+
+mod column_type;
+mod error;
+mod key;
+mod row_codec;
+mod schema;
+mod value;
+
+pub use column_type::{ColumnType, ScalarType};
+pub use error::{Result, TypeError};
+pub use key::{encode_key, encode_key_value};
+pub use row_codec::{
+    decode_column, decode_row, encode_row, encode_row_into, get_varint, put_varint,
+};
+pub use schema::{
+    AddColumn, ColumnDef, ForeignKeyDef, IndexDef, OnDelete, TableDef, is_identifier,
+};
+pub use value::{Identity, Timestamp, Value};
