@@ -1,1 +1,78 @@
-//! Being built; see the foundation work.
+//! cosmictron-engine: the embeddable database core.
+//!
+//! An [`Engine`] owns a data directory of independent [`Database`]s. Each database has one
+//! writer at a time ([`WriteTx`], serializable) and any number of readers on consistent
+//! [`Snapshot`]s — of the latest state or of any transaction within the history window (time
+//! travel) — that never wait for the writer. Every commit is one WAL record, made durable
+//! under the configured [`Durability`] (fsync with group commit by default), then published
+//! as a [`ChangeSet`] to listeners in commit order. Snapshot files bound recovery time and
+//! let old log segments go.
+//!
+//! Layout:
+//! - `engine.rs`        [`Engine`]: data directory, databases, background maintenance
+//! - `database.rs`      [`Database`]: the life of a transaction, publication, listeners
+//! - `write_tx.rs`      [`WriteTx`]: in-place changes with an undo log, constraints, commit
+//! - `snapshot_read.rs` [`Snapshot`]: chunked reads as of one tx
+//! - `read.rs`          lookups shared by the writer and snapshots
+//! - `table.rs`         row versions in a slab, btree indexes, visibility
+//! - `state.rs`         catalog and schema changes (shared by the writer and recovery)
+//! - `schema.rs`        [`TableSchema`]: definitions resolved to column positions
+//! - `history.rs`       the time-travel window and the collection horizon
+//! - `change_set.rs`    [`ChangeSet`]
+//! - `log_record.rs`    the WAL payload of one transaction
+//! - `snapshot_file.rs` snapshot files, retention, online backup
+//! - `recovery.rs`      snapshot + WAL replay
+//!
+//! ```
+//! use cosmictron_engine::{Engine, EngineConfig};
+//! use cosmictron_types::{ScalarType, TableDef, Value};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let engine = Engine::open(dir.path(), EngineConfig::default())?;
+//! let db = engine.create_database("shop")?;
+//! let (_, first) = db.write(|tx| {
+//!     tx.create_table(TableDef::new("items").column("id", ScalarType::U64)
+//!         .column("qty", ScalarType::I64).primary_key(&["id"]))?;
+//!     tx.insert("items", vec![Value::U64(1), Value::I64(5)])
+//! })?;
+//! db.write(|tx| tx.update("items", vec![Value::U64(1), Value::I64(4)]))?;
+//!
+//! // Time travel: the state right after the first transaction.
+//! let then = db.as_of(first.tx_id.expect("it wrote"))?;
+//! assert_eq!(then.get("items", &[Value::U64(1)])?, Some(vec![Value::U64(1), Value::I64(5)]));
+//! drop(then);
+//!
+//! // Reopen: everything acknowledged is recovered from the log.
+//! drop(db);
+//! drop(engine);
+//! let engine = Engine::open(dir.path(), EngineConfig::default())?;
+//! let now = engine.database("shop")?.snapshot()?;
+//! assert_eq!(now.get("items", &[Value::U64(1)])?, Some(vec![Value::U64(1), Value::I64(4)]));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod change_set;
+mod config;
+mod database;
+mod engine;
+mod error;
+mod history;
+mod log_record;
+mod read;
+mod recovery;
+mod schema;
+mod snapshot_file;
+mod snapshot_read;
+mod state;
+mod table;
+mod write_tx;
+
+pub use change_set::{ChangeSet, RowBytes, TableChange};
+pub use config::{Durability, EngineConfig, HistoryConfig, SnapshotConfig};
+pub use database::{ChangeListener, Database, DatabaseStats, ListenerId, RecoveryReport};
+pub use engine::{Engine, WalStorageFactory};
+pub use error::{EngineError, Result};
+pub use schema::{ForeignKeySchema, IndexSchema, TableId, TableSchema, TxId};
+pub use snapshot_read::Snapshot;
+pub use table::RowId;
+pub use write_tx::{CommitInfo, WriteTx};

@@ -1,0 +1,506 @@
+//! One table's storage: row versions in a slab, and btree indexes over them.
+//!
+//! ```text
+//!   slab: RowId → RowVersion { data, begin, end }        indexes: BTreeSet<(key, RowId)>
+//!   ┌────┬──────────────────────────────┐                ┌─────────────────────────┐
+//!   │ 0  │ (7,"ann")   begin 3  end ∞   │◄───────────────│ (key(7), 0)             │
+//!   │ 1  │ (8,"bob")   begin 3  end 5   │◄───────────────│ (key(8), 1)             │
+//!   │ 2  │ (8,"bo")    begin 5  end ∞   │◄───────────────│ (key(8), 2)             │
+//!   └────┴──────────────────────────────┘                └─────────────────────────┘
+//! ```
+//!
+//! Every version carries the tx that created it (`begin`) and the tx that deleted or replaced
+//! it (`end`, `TX_LIVE` while current). A reader at tx `S` sees the versions with
+//! `begin <= S < end`; the writer sees the versions with `end == TX_LIVE` (its own pending
+//! changes included). Index entries exist for every version still kept, so an index answers
+//! time-travel reads too; the reader filters by visibility. Old versions leave when the
+//! garbage collector passes their `end` (see `history.rs`).
+
+use std::collections::{BTreeSet, VecDeque};
+use std::ops::Bound;
+use std::sync::Arc;
+
+use cosmictron_types::{Value, decode_column, decode_row, encode_key_value, encode_row};
+use smallvec::SmallVec;
+
+use crate::error::{EngineError, Result};
+use crate::schema::{TableSchema, TxId};
+
+/// Slot of a row version in its table; stable while the version exists.
+pub type RowId = u64;
+/// An encoded index key (see `cosmictron_types::encode_key`); short keys stay inline.
+pub(crate) type KeyBytes = SmallVec<[u8; 16]>;
+
+/// `end` of a version that is still current.
+pub(crate) const TX_LIVE: TxId = TxId::MAX;
+
+#[derive(Debug)]
+pub(crate) struct RowVersion {
+    pub(crate) data: Box<[u8]>,
+    pub(crate) begin: TxId,
+    pub(crate) end: TxId,
+}
+
+/// Which versions a read sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum View {
+    /// The writer's view: current versions, pending ones included.
+    Latest,
+    /// A snapshot: the state right after this tx.
+    AsOf(TxId),
+}
+
+impl View {
+    #[inline]
+    pub(crate) fn sees(self, v: &RowVersion) -> bool {
+        match self {
+            View::Latest => v.end == TX_LIVE,
+            View::AsOf(tx) => v.begin <= tx && tx < v.end,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Index {
+    entries: BTreeSet<(KeyBytes, RowId)>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Table {
+    pub(crate) schema: Arc<TableSchema>,
+    slots: Vec<Option<RowVersion>>,
+    free: Vec<RowId>,
+    indexes: Vec<Index>,
+    /// Versions that have an `end`, in the order they were ended (tx order), for the collector.
+    ended: VecDeque<(TxId, RowId)>,
+    pub(crate) next_auto_inc: u64,
+    live_rows: u64,
+    /// Recovery only: the newest `end` of a version evicted to replay a reused slot. History
+    /// before it is incomplete after recovery.
+    pub(crate) evicted_until: TxId,
+}
+
+impl Table {
+    pub(crate) fn new(schema: Arc<TableSchema>) -> Table {
+        let indexes = schema.indexes.iter().map(|_| Index::default()).collect();
+        Table {
+            schema,
+            slots: Vec::new(),
+            free: Vec::new(),
+            indexes,
+            ended: VecDeque::new(),
+            next_auto_inc: 1,
+            live_rows: 0,
+            evicted_until: 0,
+        }
+    }
+
+    pub(crate) fn live_rows(&self) -> u64 {
+        self.live_rows
+    }
+
+    pub(crate) fn version(&self, row: RowId) -> Option<&RowVersion> {
+        self.slots.get(usize::try_from(row).ok()?)?.as_ref()
+    }
+
+    fn version_mut(&mut self, row: RowId) -> Option<&mut RowVersion> {
+        self.slots.get_mut(usize::try_from(row).ok()?)?.as_mut()
+    }
+
+    /// The key of index `index` for a decoded row.
+    pub(crate) fn key_of_values(&self, index: usize, values: &[Value]) -> KeyBytes {
+        let mut key = KeyBytes::new();
+        for &col in &self.schema.indexes[index].columns {
+            let mut buf = Vec::new();
+            encode_key_value(&values[col], &mut buf);
+            key.extend_from_slice(&buf);
+        }
+        key
+    }
+
+    /// The key of index `index` for an encoded row.
+    pub(crate) fn key_of_data(&self, index: usize, data: &[u8]) -> Result<KeyBytes> {
+        let columns = self.schema.columns();
+        let mut key = KeyBytes::new();
+        let mut buf = Vec::with_capacity(16);
+        for &col in &self.schema.indexes[index].columns {
+            buf.clear();
+            encode_key_value(&decode_column(columns, data, col)?, &mut buf);
+            key.extend_from_slice(&buf);
+        }
+        Ok(key)
+    }
+
+    /// Stores a new version. `at` places it in a given slot (recovery replays the slot the
+    /// original run chose); otherwise a free slot is reused.
+    pub(crate) fn insert_version(
+        &mut self,
+        at: Option<RowId>,
+        data: Box<[u8]>,
+        begin: TxId,
+    ) -> Result<RowId> {
+        let keys: Vec<KeyBytes> = (0..self.indexes.len())
+            .map(|i| self.key_of_data(i, &data))
+            .collect::<Result<_>>()?;
+        let row = match at {
+            Some(row) => {
+                self.make_room(row)?;
+                row
+            }
+            None => self.take_free_slot(),
+        };
+        for (index, key) in self.indexes.iter_mut().zip(keys) {
+            index.entries.insert((key, row));
+        }
+        self.slots[row as usize] = Some(RowVersion {
+            data,
+            begin,
+            end: TX_LIVE,
+        });
+        self.live_rows += 1;
+        Ok(row)
+    }
+
+    /// Stores a new version whose index keys the caller already computed (the insert path).
+    pub(crate) fn insert_version_with_keys(
+        &mut self,
+        data: Box<[u8]>,
+        keys: Vec<KeyBytes>,
+        begin: TxId,
+    ) -> RowId {
+        let row = self.take_free_slot();
+        for (index, key) in self.indexes.iter_mut().zip(keys) {
+            index.entries.insert((key, row));
+        }
+        self.slots[row as usize] = Some(RowVersion {
+            data,
+            begin,
+            end: TX_LIVE,
+        });
+        self.live_rows += 1;
+        row
+    }
+
+    fn take_free_slot(&mut self) -> RowId {
+        while let Some(row) = self.free.pop() {
+            if self.slots.get(row as usize).is_some_and(Option::is_none) {
+                return row;
+            }
+        }
+        self.slots.push(None);
+        (self.slots.len() - 1) as RowId
+    }
+
+    /// Frees slot `row` for replay. A version still there was collected in the original run
+    /// but not yet here; it goes now.
+    fn make_room(&mut self, row: RowId) -> Result<()> {
+        let slot = usize::try_from(row).map_err(|_| EngineError::Corrupt {
+            what: "log".into(),
+            reason: format!("row id {row}"),
+        })?;
+        if slot >= self.slots.len() {
+            self.slots.resize_with(slot + 1, || None);
+        }
+        if let Some(old) = &self.slots[slot] {
+            if old.end == TX_LIVE {
+                return Err(EngineError::Corrupt {
+                    what: format!("log for table `{}`", self.schema.name()),
+                    reason: format!("insert into slot {row}, which holds a live row"),
+                });
+            }
+            self.evicted_until = self.evicted_until.max(old.end);
+            self.remove_version(row)?;
+        }
+        Ok(())
+    }
+
+    /// Marks the current version `row` as ended by `tx`.
+    pub(crate) fn end_version(&mut self, row: RowId, tx: TxId) -> Result<()> {
+        let name = self.schema.name().to_owned();
+        let version = self
+            .version_mut(row)
+            .filter(|v| v.end == TX_LIVE)
+            .ok_or_else(|| EngineError::Corrupt {
+                what: format!("table `{name}`"),
+                reason: format!("row {row} is not live"),
+            })?;
+        version.end = tx;
+        self.live_rows -= 1;
+        self.ended.push_back((tx, row));
+        Ok(())
+    }
+
+    /// Undoes `end_version` (rollback). Must be called in reverse order of the ends.
+    pub(crate) fn unend_version(&mut self, row: RowId) {
+        if let Some(v) = self.version_mut(row) {
+            v.end = TX_LIVE;
+            self.live_rows += 1;
+        }
+        if self.ended.back().is_some_and(|&(_, r)| r == row) {
+            self.ended.pop_back();
+        }
+    }
+
+    /// Removes a version and its index entries (rollback of an insert, or collection).
+    pub(crate) fn remove_version(&mut self, row: RowId) -> Result<()> {
+        let Some(version) = self.slots.get_mut(row as usize).and_then(Option::take) else {
+            return Ok(());
+        };
+        for i in 0..self.indexes.len() {
+            let key = self.key_of_data(i, &version.data)?;
+            self.indexes[i].entries.remove(&(key, row));
+        }
+        if version.end == TX_LIVE {
+            self.live_rows -= 1;
+        }
+        self.free.push(row);
+        Ok(())
+    }
+
+    /// Replaces the stored bytes of a superseded version (redaction of `pii` columns), keeping
+    /// the index entries in step.
+    pub(crate) fn rewrite_version(&mut self, row: RowId, data: Box<[u8]>) -> Result<()> {
+        let Some(old) = self.version(row) else {
+            return Ok(());
+        };
+        let old_data = old.data.clone();
+        for i in 0..self.indexes.len() {
+            let old_key = self.key_of_data(i, &old_data)?;
+            let new_key = self.key_of_data(i, &data)?;
+            if old_key != new_key {
+                self.indexes[i].entries.remove(&(old_key, row));
+                self.indexes[i].entries.insert((new_key, row));
+            }
+        }
+        if let Some(v) = self.version_mut(row) {
+            v.data = data;
+        }
+        Ok(())
+    }
+
+    /// Removes every version ended at or before `horizon`, at most `budget` of them.
+    /// Returns how many were removed.
+    pub(crate) fn collect(&mut self, horizon: TxId, budget: usize) -> Result<usize> {
+        let mut removed = 0;
+        while removed < budget {
+            match self.ended.front() {
+                Some(&(end, row)) if end <= horizon => {
+                    self.ended.pop_front();
+                    // The slot may have been reused or rolled back since; check it still
+                    // holds the ended version.
+                    if self.version(row).is_some_and(|v| v.end == end) {
+                        self.remove_version(row)?;
+                        removed += 1;
+                    }
+                }
+                _ => break,
+            }
+        }
+        Ok(removed)
+    }
+
+    pub(crate) fn pending_garbage(&self) -> usize {
+        self.ended.len()
+    }
+
+    /// Row ids visible in `view` whose key for `index` lies within the bounds, in key order,
+    /// at most `limit`.
+    pub(crate) fn index_range(
+        &self,
+        index: usize,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        view: View,
+        limit: usize,
+        out: &mut Vec<(KeyBytes, RowId)>,
+    ) {
+        let entries = &self.indexes[index].entries;
+        let start = match lower {
+            Bound::Included(k) => Bound::Included((KeyBytes::from_slice(k), 0)),
+            Bound::Excluded(k) => Bound::Excluded((KeyBytes::from_slice(k), RowId::MAX)),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        for entry in entries.range((start, Bound::Unbounded)) {
+            let key = entry.0.as_slice();
+            // An excluded lower bound is a prefix: keys that extend it sort after
+            // `(prefix, RowId::MAX)` but are excluded too.
+            if let Bound::Excluded(k) = lower
+                && key.starts_with(k)
+            {
+                continue;
+            }
+            let in_range = match upper {
+                Bound::Included(u) => key <= u || key.starts_with(u),
+                Bound::Excluded(u) => key < u,
+                Bound::Unbounded => true,
+            };
+            if !in_range {
+                break;
+            }
+            if self.version(entry.1).is_some_and(|v| view.sees(v)) {
+                out.push(entry.clone());
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// The first row id visible in `view` whose key for `index` starts with `prefix`.
+    pub(crate) fn first_with_prefix(
+        &self,
+        index: usize,
+        prefix: &[u8],
+        view: View,
+    ) -> Option<RowId> {
+        let start = (KeyBytes::from_slice(prefix), 0);
+        self.indexes[index]
+            .entries
+            .range(start..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .find(|(_, row)| self.version(*row).is_some_and(|v| view.sees(v)))
+            .map(|(_, row)| *row)
+    }
+
+    /// Row ids visible in `view` whose key for `index` starts with `prefix`.
+    pub(crate) fn index_prefix(&self, index: usize, prefix: &[u8], view: View) -> Vec<RowId> {
+        let start = (KeyBytes::from_slice(prefix), 0);
+        self.indexes[index]
+            .entries
+            .range(start..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .filter(|(_, row)| self.version(*row).is_some_and(|v| view.sees(v)))
+            .map(|(_, row)| *row)
+            .collect()
+    }
+
+    /// Visible rows from slot `from` on, at most `limit`; returns the next slot to resume at.
+    pub(crate) fn scan_slots(
+        &self,
+        from: usize,
+        view: View,
+        limit: usize,
+        out: &mut Vec<(RowId, Box<[u8]>)>,
+    ) -> Option<usize> {
+        let mut pos = from;
+        while pos < self.slots.len() {
+            if let Some(v) = &self.slots[pos]
+                && view.sees(v)
+            {
+                out.push((pos as RowId, v.data.clone()));
+                if out.len() >= limit {
+                    return Some(pos + 1);
+                }
+            }
+            pos += 1;
+        }
+        None
+    }
+
+    /// Visible rows, all at once (writer-side helpers and snapshots of small tables).
+    pub(crate) fn visible_rows(&self, view: View) -> impl Iterator<Item = (RowId, &RowVersion)> {
+        self.slots.iter().enumerate().filter_map(move |(i, slot)| {
+            slot.as_ref()
+                .filter(|v| view.sees(v))
+                .map(|v| (i as RowId, v))
+        })
+    }
+
+    /// Realigns the indexes with a new schema (an index added or dropped): existing indexes
+    /// move by name, new ones are built over every kept version.
+    pub(crate) fn reshape_indexes(&mut self, schema: Arc<TableSchema>) -> Result<()> {
+        let mut old: Vec<(String, Index)> = self
+            .schema
+            .indexes
+            .iter()
+            .map(|i| i.name.clone())
+            .zip(std::mem::take(&mut self.indexes))
+            .collect();
+        self.schema = schema;
+        let mut indexes = Vec::with_capacity(self.schema.indexes.len());
+        for position in 0..self.schema.indexes.len() {
+            let name = &self.schema.indexes[position].name;
+            match old.iter().position(|(n, _)| n == name) {
+                Some(found) => indexes.push(old.swap_remove(found).1),
+                None => {
+                    let mut index = Index::default();
+                    for (slot, version) in self.slots.iter().enumerate() {
+                        if let Some(v) = version {
+                            index
+                                .entries
+                                .insert((self.key_of_data(position, &v.data)?, slot as RowId));
+                        }
+                    }
+                    indexes.push(index);
+                }
+            }
+        }
+        self.indexes = indexes;
+        Ok(())
+    }
+
+    /// The first duplicate key among current rows of a unique index, if any.
+    pub(crate) fn first_duplicate(&self, index: usize) -> Option<RowId> {
+        let mut previous: Option<&KeyBytes> = None;
+        for (key, row) in &self.indexes[index].entries {
+            if self.version(*row).is_none_or(|v| v.end != TX_LIVE) {
+                continue;
+            }
+            if previous == Some(key) {
+                return Some(*row);
+            }
+            previous = Some(key);
+        }
+        None
+    }
+
+    /// Appends `suffix` (the encoding of a new column's default) to every kept version, or
+    /// removes `len` bytes from each when undoing.
+    pub(crate) fn append_to_rows(&mut self, suffix: &[u8]) {
+        for v in self.slots.iter_mut().flatten() {
+            let mut data = Vec::with_capacity(v.data.len() + suffix.len());
+            data.extend_from_slice(&v.data);
+            data.extend_from_slice(suffix);
+            v.data = data.into_boxed_slice();
+        }
+    }
+
+    pub(crate) fn truncate_rows(&mut self, len: usize) {
+        for v in self.slots.iter_mut().flatten() {
+            let keep = v.data.len().saturating_sub(len);
+            v.data = v.data[..keep].to_vec().into_boxed_slice();
+        }
+    }
+
+    pub(crate) fn set_schema(&mut self, schema: Arc<TableSchema>) {
+        self.schema = schema;
+    }
+
+    /// Decodes a version's row.
+    pub(crate) fn decode(&self, data: &[u8]) -> Result<Vec<Value>> {
+        Ok(decode_row(self.schema.columns(), data)?)
+    }
+
+    /// The bytes of `values` with every `pii` column replaced by its zero (or NULL).
+    pub(crate) fn redacted(&self, data: &[u8]) -> Result<Box<[u8]>> {
+        let mut values = self.decode(data)?;
+        for &col in &self.schema.pii_columns {
+            let ty = self.schema.columns()[col].ty;
+            values[col] = if ty.nullable {
+                Value::Null
+            } else {
+                Value::zero_of(ty.scalar)
+            };
+        }
+        Ok(encode_row(self.schema.columns(), &values)?.into_boxed_slice())
+    }
+
+    /// Approximate heap bytes held (slab, row data, index entries).
+    pub(crate) fn memory_bytes(&self) -> usize {
+        let slot = std::mem::size_of::<Option<RowVersion>>();
+        let data: usize = self.slots.iter().flatten().map(|v| v.data.len()).sum();
+        let entry = std::mem::size_of::<(KeyBytes, RowId)>();
+        let index_entries: usize = self.indexes.iter().map(|i| i.entries.len()).sum();
+        self.slots.capacity() * slot + data + index_entries * entry
+    }
+}

@@ -1,0 +1,37 @@
+//! Counters exposed through [`crate::Wal::stats`].
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// A snapshot of the log's counters since it was opened.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WalStats {
+    /// Records accepted by `append`.
+    pub records_appended: u64,
+    /// File fsyncs issued (group-commit syncs, segment rolls, the sync at open);
+    /// directory fsyncs are not counted.
+    pub fsyncs: u64,
+    /// Bytes written to segment files (headers and frames).
+    pub bytes_written: u64,
+    /// Segment files currently in the log.
+    pub segments: usize,
+}
+
+/// Relaxed atomics: these are statistics, not synchronisation.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) records_appended: AtomicU64,
+    pub(crate) fsyncs: AtomicU64,
+    pub(crate) bytes_written: AtomicU64,
+    pub(crate) segments: AtomicUsize,
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> WalStats {
+        WalStats {
+            records_appended: self.records_appended.load(Ordering::Relaxed),
+            fsyncs: self.fsyncs.load(Ordering::Relaxed),
+            bytes_written: self.bytes_written.load(Ordering::Relaxed),
+            segments: self.segments.load(Ordering::Relaxed),
+        }
+    }
+}
