@@ -6,7 +6,7 @@ use std::sync::Arc;
 use cosmictron_types::{Timestamp, Value, decode_row};
 
 use crate::error::Result;
-use crate::schema::{TableId, TableSchema, TxId};
+use crate::schema::{TableSchema, TxId};
 use crate::table::RowId;
 
 /// An encoded row (see `cosmictron_types::encode_row`); decode it with its table's columns.
@@ -62,42 +62,43 @@ impl ChangeSet {
     }
 }
 
-/// Collects a transaction's changes while it runs, netting out rows it both inserts and
-/// deletes.
+/// Collects a transaction's changes while it runs, as append-only lists (so a savepoint is
+/// three lengths), netting out rows it both inserts and deletes when it finishes.
 #[derive(Debug, Default)]
 pub(crate) struct ChangeCollector {
-    tables: Vec<PendingTable>,
+    /// Tables touched, in first-touch order; events refer to them by position.
+    tables: Vec<Arc<TableSchema>>,
+    inserts: Vec<(u32, RowId, RowBytes)>,
+    /// Deleted rows; `None` data for rows this transaction inserted itself.
+    deletes: Vec<(u32, RowId, Option<RowBytes>)>,
     pub(crate) schema_changes: Vec<String>,
 }
 
-#[derive(Debug)]
-struct PendingTable {
-    id: TableId,
-    schema: Arc<TableSchema>,
-    inserts: Vec<(RowId, RowBytes)>,
-    /// Deleted rows; `None` data for rows this transaction inserted itself (netted at finish).
-    deletes: Vec<(RowId, Option<RowBytes>)>,
+/// Lengths of the collector's lists at a savepoint.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CollectorMark {
+    tables: usize,
+    inserts: usize,
+    deletes: usize,
+    schema_changes: usize,
 }
 
 impl ChangeCollector {
-    fn entry(&mut self, schema: &Arc<TableSchema>) -> &mut PendingTable {
-        let pos = match self.tables.iter().position(|t| t.id == schema.id) {
+    fn slot(&mut self, schema: &Arc<TableSchema>) -> u32 {
+        // Transactions touch few tables; a linear search beats hashing here.
+        let pos = match self.tables.iter().rposition(|t| t.id == schema.id) {
             Some(pos) => pos,
             None => {
-                self.tables.push(PendingTable {
-                    id: schema.id,
-                    schema: schema.clone(),
-                    inserts: Vec::new(),
-                    deletes: Vec::new(),
-                });
+                self.tables.push(schema.clone());
                 self.tables.len() - 1
             }
         };
-        &mut self.tables[pos]
+        pos as u32
     }
 
     pub(crate) fn inserted(&mut self, schema: &Arc<TableSchema>, row: RowId, data: RowBytes) {
-        self.entry(schema).inserts.push((row, data));
+        let slot = self.slot(schema);
+        self.inserts.push((slot, row, data));
     }
 
     /// `inserted_here`: the version was created by this same transaction.
@@ -108,64 +109,62 @@ impl ChangeCollector {
         data: &[u8],
         inserted_here: bool,
     ) {
+        let slot = self.slot(schema);
         let data = if inserted_here {
             None
         } else {
             Some(data.into())
         };
-        self.entry(schema).deletes.push((row, data));
+        self.deletes.push((slot, row, data));
     }
 
-    /// Undo helpers keep the collector in step with rollbacks to a savepoint.
-    pub(crate) fn mark(&self) -> Vec<(usize, usize)> {
-        self.tables
-            .iter()
-            .map(|t| (t.inserts.len(), t.deletes.len()))
-            .collect()
-    }
-
-    pub(crate) fn rewind(&mut self, mark: &[(usize, usize)]) {
-        self.tables.truncate(mark.len());
-        for (table, &(ins, del)) in self.tables.iter_mut().zip(mark) {
-            table.inserts.truncate(ins);
-            table.deletes.truncate(del);
+    pub(crate) fn mark(&self) -> CollectorMark {
+        CollectorMark {
+            tables: self.tables.len(),
+            inserts: self.inserts.len(),
+            deletes: self.deletes.len(),
+            schema_changes: self.schema_changes.len(),
         }
     }
 
+    pub(crate) fn rewind(&mut self, mark: CollectorMark) {
+        self.tables.truncate(mark.tables);
+        self.inserts.truncate(mark.inserts);
+        self.deletes.truncate(mark.deletes);
+        self.schema_changes.truncate(mark.schema_changes);
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
-        self.schema_changes.is_empty()
-            && self
-                .tables
-                .iter()
-                .all(|t| t.inserts.is_empty() && t.deletes.is_empty())
+        self.schema_changes.is_empty() && self.inserts.is_empty() && self.deletes.is_empty()
     }
 
     pub(crate) fn finish(self, tx_id: TxId, timestamp: Timestamp) -> ChangeSet {
-        let tables = self
+        let netted: HashSet<(u32, RowId)> = self
+            .deletes
+            .iter()
+            .filter(|(_, _, d)| d.is_none())
+            .map(|(t, r, _)| (*t, *r))
+            .collect();
+        let mut tables: Vec<TableChange> = self
             .tables
             .into_iter()
-            .map(|t| {
-                let netted: HashSet<RowId> = t
-                    .deletes
-                    .iter()
-                    .filter(|(_, d)| d.is_none())
-                    .map(|(r, _)| *r)
-                    .collect();
-                let inserts = t
-                    .inserts
-                    .into_iter()
-                    .filter(|(r, _)| !netted.contains(r))
-                    .map(|(_, d)| d)
-                    .collect();
-                let deletes = t.deletes.into_iter().filter_map(|(_, d)| d).collect();
-                TableChange {
-                    schema: t.schema,
-                    inserts,
-                    deletes,
-                }
+            .map(|schema| TableChange {
+                schema,
+                inserts: Vec::new(),
+                deletes: Vec::new(),
             })
-            .filter(|t| !t.inserts.is_empty() || !t.deletes.is_empty())
             .collect();
+        for (slot, row, data) in self.inserts {
+            if netted.is_empty() || !netted.contains(&(slot, row)) {
+                tables[slot as usize].inserts.push(data);
+            }
+        }
+        for (slot, _, data) in self.deletes {
+            if let Some(data) = data {
+                tables[slot as usize].deletes.push(data);
+            }
+        }
+        tables.retain(|t| !t.inserts.is_empty() || !t.deletes.is_empty());
         ChangeSet {
             tx_id,
             timestamp,

@@ -9,9 +9,9 @@ pub enum Durability {
     /// fsync (group commit). Survives `kill -9` and power loss.
     #[default]
     Fsync,
-    /// Acknowledge at once; a background thread fsyncs at least every `interval`. A crash of
-    /// the machine loses at most the last `interval` of commits; a crash of the process alone
-    /// loses nothing that reached the OS.
+    /// Acknowledge at once; a background thread writes and fsyncs the log every `interval`.
+    /// Commits wait in the process's memory until then, so a crash (of the process or the
+    /// machine) loses at most about the last `interval` of acknowledged commits.
     Buffered { interval: Duration },
     /// Memory only: no log, no snapshots; everything is lost when the engine closes.
     None,

@@ -281,8 +281,7 @@ impl Database {
     /// A snapshot of the latest published state.
     pub fn snapshot(&self) -> Result<Snapshot> {
         self.inner.check_poison()?;
-        let latest = self.latest_tx();
-        Snapshot::open(self.inner.clone(), latest, latest)
+        Ok(Snapshot::open_latest(self.inner.clone()))
     }
 
     /// A snapshot of the state right after transaction `tx` (time travel). Errors name the

@@ -258,12 +258,17 @@ impl Engine {
         if let Some(worker) = self.worker.take() {
             let _ = worker.join();
         }
+        // Flush every log even if one fails; report the first failure.
+        let mut first_error = None;
         for db in self.shared.databases.read().values() {
-            if let Some(wal) = &db.wal {
-                wal.flush()?;
+            if let Some(wal) = &db.wal
+                && let Err(e) = wal.flush()
+            {
+                tracing::error!(database = %db.name, error = %e, "flushing the log at close failed");
+                first_error.get_or_insert(e.into());
             }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 }
 

@@ -6,6 +6,7 @@
 //! snapshot's tx is `>= horizon`.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -73,6 +74,17 @@ impl History {
     /// be published yet.
     pub(crate) fn register_internal(&self, tx: TxId) {
         *self.inner.lock().active.entry(tx).or_insert(0) += 1;
+    }
+
+    /// Opens a snapshot at the newest published tx and returns it. `latest` is read under the
+    /// window's lock: the window never moves past a `latest` read before it (the collector
+    /// reads `latest` before `advance`), so this cannot be refused, whereas reading `latest`
+    /// first and registering after could be, once a commit and a collection slip in between.
+    pub(crate) fn register_latest(&self, latest: &AtomicU64) -> TxId {
+        let mut inner = self.inner.lock();
+        let tx = latest.load(Ordering::Acquire);
+        *inner.active.entry(tx).or_insert(0) += 1;
+        tx
     }
 
     pub(crate) fn unregister(&self, tx: TxId) {

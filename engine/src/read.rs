@@ -6,7 +6,7 @@ use std::ops::Bound;
 use cosmictron_types::{Value, encode_key_value};
 
 use crate::error::{EngineError, Result};
-use crate::table::{KeyBytes, RowId, Table, View};
+use crate::table::{InlineKey, KeyBytes, RowId, Table, View};
 
 /// The visible row whose key for `index` is exactly `key`. Key encodings are prefix-free per
 /// column, so for a full key the first entry with that prefix is an exact match.
@@ -27,7 +27,7 @@ pub(crate) fn encode_prefix(table: &Table, index: usize, values: &[Value]) -> Re
             values.len()
         )));
     }
-    let mut buf = Vec::with_capacity(16);
+    let mut key = KeyBytes::new();
     for (value, &col) in values.iter().zip(columns) {
         let def = &schema.columns()[col];
         let ok = match value.scalar_type() {
@@ -46,9 +46,9 @@ pub(crate) fn encode_prefix(table: &Table, index: usize, values: &[Value]) -> Re
             }
             .into());
         }
-        encode_key_value(value, &mut buf);
+        encode_key_value(value, &mut InlineKey(&mut key));
     }
-    Ok(KeyBytes::from_vec(buf))
+    Ok(key)
 }
 
 fn index_position(table: &Table, index: &str) -> Result<usize> {

@@ -79,7 +79,33 @@ pub(crate) fn open_dir(
         Some(s) => s,
         None => Arc::new(FileStorage::open(dir.join(WAL_DIR))?),
     };
-    let wal = Wal::open(storage, wal_config)?;
+    let mut wal = Wal::open(storage.clone(), wal_config.clone())?;
+    if let Some(last) = wal.last_seq()
+        && last < base_tx
+    {
+        // The log ends before the snapshot (its tail was cut after the snapshot was written,
+        // e.g. bit rot in the last record): everything it holds is in the snapshot, and it
+        // could not continue at `base_tx + 1`. Start a fresh log after the snapshot, removing
+        // segments oldest first so an interruption leaves a log this check still catches.
+        tracing::warn!(
+            database = name,
+            last,
+            base_tx,
+            "the log ends before the snapshot; starting a new log"
+        );
+        drop(wal);
+        let mut segments: Vec<String> = storage
+            .list()?
+            .into_iter()
+            .filter(|n| n.ends_with(".wal"))
+            .collect();
+        segments.sort();
+        for segment in segments {
+            storage.remove(&segment)?;
+            storage.sync_dir()?;
+        }
+        wal = Wal::open(storage, wal_config)?;
+    }
     if let Some(first) = wal.first_seq()
         && first > base_tx + 1
     {

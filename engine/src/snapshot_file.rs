@@ -110,17 +110,21 @@ pub(crate) fn take_snapshot(db: &Arc<DbInner>) -> Result<TxId> {
 fn write_snapshot(db: &Arc<DbInner>, dir: &Path) -> Result<TxId> {
     fs::create_dir_all(dir).map_err(|e| EngineError::io("create directory", dir, e))?;
     // Under the writer lock no transaction is in progress, so the catalog is exactly the state
-    // after the last committed tx.
-    let (tx, catalog) = {
+    // after the last committed tx. The snapshot is registered before the lock is released:
+    // otherwise a later tx could publish and the collector drop versions it ended, which this
+    // snapshot still has to read.
+    let (tx, catalog, snapshot) = {
         let writer = db.writer.lock();
         let tx = writer.next_tx - 1;
+        let snapshot = Snapshot::open_internal(db.clone(), tx);
         let state = db.state.read();
-        (tx, catalog_of(&state))
+        (tx, catalog_of(&state), snapshot)
     };
-    let snapshot = Snapshot::open_internal(db.clone(), tx);
     if let Some(wal) = &db.wal {
-        // The snapshot must not get ahead of the log it replaces.
-        wal.wait_durable(tx).map_err(|e| db.poison(e.into()))?;
+        // The snapshot must not get ahead of the log it replaces: `tx` must be durable under
+        // any policy (`wait_durable` returns at once under `Buffered`), or after a crash the
+        // log would end before the snapshot and could not continue after it.
+        wal.flush().map_err(|e| db.poison(e.into()))?;
     }
     let tmp = dir.join(format!("{}.tmp", file_name(tx)));
     let file = fs::File::create(&tmp).map_err(|e| EngineError::io("create", &tmp, e))?;

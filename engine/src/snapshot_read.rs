@@ -47,6 +47,12 @@ impl Snapshot {
         Ok(Snapshot { db, tx })
     }
 
+    /// A snapshot of the newest published state (never refused by the history window).
+    pub(crate) fn open_latest(db: Arc<DbInner>) -> Snapshot {
+        let tx = db.history.register_latest(&db.latest);
+        Snapshot { db, tx }
+    }
+
     /// A snapshot for the engine's own snapshot files, at a committed tx not yet published.
     pub(crate) fn open_internal(db: Arc<DbInner>, tx: TxId) -> Snapshot {
         db.history.register_internal(tx);

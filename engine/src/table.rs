@@ -20,7 +20,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 
-use cosmictron_types::{Value, decode_column, decode_row, encode_key_value, encode_row};
+use cosmictron_types::{KeySink, Value, decode_column, decode_row, encode_key_value, encode_row};
 use smallvec::SmallVec;
 
 use crate::error::{EngineError, Result};
@@ -30,6 +30,15 @@ use crate::schema::{TableSchema, TxId};
 pub type RowId = u64;
 /// An encoded index key (see `cosmictron_types::encode_key`); short keys stay inline.
 pub(crate) type KeyBytes = SmallVec<[u8; 16]>;
+
+/// Writes key bytes into a [`KeyBytes`] (inline up to 16 bytes: no allocation).
+pub(crate) struct InlineKey<'a>(pub(crate) &'a mut KeyBytes);
+
+impl KeySink for InlineKey<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+}
 
 /// `end` of a version that is still current.
 pub(crate) const TX_LIVE: TxId = TxId::MAX;
@@ -111,9 +120,7 @@ impl Table {
     pub(crate) fn key_of_values(&self, index: usize, values: &[Value]) -> KeyBytes {
         let mut key = KeyBytes::new();
         for &col in &self.schema.indexes[index].columns {
-            let mut buf = Vec::new();
-            encode_key_value(&values[col], &mut buf);
-            key.extend_from_slice(&buf);
+            encode_key_value(&values[col], &mut InlineKey(&mut key));
         }
         key
     }
@@ -122,11 +129,11 @@ impl Table {
     pub(crate) fn key_of_data(&self, index: usize, data: &[u8]) -> Result<KeyBytes> {
         let columns = self.schema.columns();
         let mut key = KeyBytes::new();
-        let mut buf = Vec::with_capacity(16);
         for &col in &self.schema.indexes[index].columns {
-            buf.clear();
-            encode_key_value(&decode_column(columns, data, col)?, &mut buf);
-            key.extend_from_slice(&buf);
+            encode_key_value(
+                &decode_column(columns, data, col)?,
+                &mut InlineKey(&mut key),
+            );
         }
         Ok(key)
     }
@@ -446,12 +453,23 @@ impl Table {
             if self.version(*row).is_none_or(|v| v.end != TX_LIVE) {
                 continue;
             }
-            if previous == Some(key) {
+            if previous == Some(key) && !self.key_has_null(index, *row) {
                 return Some(*row);
             }
             previous = Some(key);
         }
         None
+    }
+
+    /// Whether the row has a NULL in a column of `index` (NULLs never conflict in a unique
+    /// index).
+    fn key_has_null(&self, index: usize, row: RowId) -> bool {
+        let Some(v) = self.version(row) else {
+            return false;
+        };
+        self.schema.indexes[index].columns.iter().any(|&c| {
+            decode_column(self.schema.columns(), &v.data, c).is_ok_and(|value| value.is_null())
+        })
     }
 
     /// Appends `suffix` (the encoding of a new column's default) to every kept version, or

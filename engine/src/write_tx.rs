@@ -13,14 +13,14 @@ use cosmictron_types::{
 };
 use parking_lot::MutexGuard;
 
-use crate::change_set::{ChangeCollector, ChangeSet};
+use crate::change_set::{ChangeCollector, ChangeSet, CollectorMark};
 use crate::database::{DbInner, Pending, Writer, now_micros};
 use crate::error::{EngineError, Result};
 use crate::log_record::{self, LogOp};
 use crate::read;
 use crate::schema::{TableId, TableSchema, TxId};
 use crate::state::{DbState, describe_columns};
-use crate::table::{KeyBytes, RowId, Table, View};
+use crate::table::{InlineKey, KeyBytes, RowId, Table, View};
 
 /// How deep cascading deletes may go before the transaction is refused.
 const CASCADE_DEPTH_MAX: usize = 64;
@@ -71,8 +71,7 @@ struct Mark {
     undo: usize,
     log_len: usize,
     log_ops: u64,
-    changes: Vec<(usize, usize)>,
-    schema_changes: usize,
+    changes: CollectorMark,
     redact: usize,
 }
 
@@ -129,7 +128,6 @@ impl<'db> WriteTx<'db> {
             log_len: self.log.len(),
             log_ops: self.log_ops,
             changes: self.changes.mark(),
-            schema_changes: self.changes.schema_changes.len(),
             redact: self.redact.len(),
         }
     }
@@ -344,7 +342,12 @@ impl<'db> WriteTx<'db> {
             .map(|i| table.key_of_values(i, &row))
             .collect();
         for (i, index) in schema.indexes.iter().enumerate() {
-            if index.unique && read::find_by_key(table, i, &keys[i], View::Latest).is_some() {
+            // As in SQL, NULLs are distinct: a key with a NULL never conflicts.
+            let has_null = index.columns.iter().any(|&c| row[c].is_null());
+            if index.unique
+                && !has_null
+                && read::find_by_key(table, i, &keys[i], View::Latest).is_some()
+            {
                 return Err(EngineError::UniqueViolation {
                     table: schema.name().to_owned(),
                     constraint: index.name.clone(),
@@ -564,6 +567,13 @@ impl<'db> WriteTx<'db> {
             log_record::encode_record(timestamp.0, self.log_ops, &self.log, &mut record);
             if let Err(e) = wal.append(tx, &record) {
                 self.rollback_all();
+                // Too large a transaction is the caller's problem, not the storage's: nothing
+                // was written, so the database stays usable.
+                if let cosmictron_wal::WalError::RecordTooLarge { len, max } = e {
+                    return Err(EngineError::Limit(format!(
+                        "the transaction's log record is {len} bytes; the limit is {max}"
+                    )));
+                }
                 return Err(self.db.poison(e.into()));
             }
         }
@@ -600,17 +610,17 @@ impl<'db> WriteTx<'db> {
         if self.writer.is_none() {
             return;
         }
-        let mut state = self.db.state.write();
-        let mark = Mark {
-            undo: 0,
-            log_len: 0,
-            log_ops: 0,
-            changes: Vec::new(),
-            schema_changes: 0,
-            redact: 0,
-        };
-        self.undo_to(&mut state, &mark);
-        drop(state);
+        if !self.undo.is_empty() {
+            let mut state = self.db.state.write();
+            let start = Mark {
+                undo: 0,
+                log_len: 0,
+                log_ops: 0,
+                changes: CollectorMark::default(),
+                redact: 0,
+            };
+            self.undo_to(&mut state, &start);
+        }
         self.writer = None;
     }
 
@@ -625,8 +635,7 @@ impl<'db> WriteTx<'db> {
         }
         self.log.truncate(mark.log_len);
         self.log_ops = mark.log_ops;
-        self.changes.rewind(&mark.changes);
-        self.changes.schema_changes.truncate(mark.schema_changes);
+        self.changes.rewind(mark.changes);
         self.redact.truncate(mark.redact);
     }
 }
@@ -721,14 +730,14 @@ fn key_text(table: &Table, row: &[Value]) -> String {
 
 /// The key of `columns` of a row, or `None` if any is NULL (a NULL reference is no reference).
 fn key_of_columns(row: &[Value], columns: &[usize]) -> Option<KeyBytes> {
-    let mut buf = Vec::new();
+    let mut key = KeyBytes::new();
     for &c in columns {
         if row[c].is_null() {
             return None;
         }
-        encode_key_value(&row[c], &mut buf);
+        encode_key_value(&row[c], &mut InlineKey(&mut key));
     }
-    Some(KeyBytes::from_vec(buf))
+    Some(key)
 }
 
 /// The key a child's foreign key holds for this parent row: the parent's referenced columns.

@@ -667,3 +667,40 @@ fn a_data_directory_is_locked_and_survives_reopen_with_schema_changes() {
     );
     assert_eq!(db.recovery_report().wal_records, 2);
 }
+
+#[test]
+fn nulls_never_conflict_in_a_unique_index() {
+    // Proves: as in SQL, two rows with NULL in a unique column coexist (on insert and when the
+    // unique index is created over live rows), while equal non-NULL values still conflict.
+    let engine = Engine::in_memory(EngineConfig::default());
+    let db = engine.create_database("n").expect("db");
+    db.write(|tx| {
+        tx.create_table(
+            TableDef::new("t")
+                .column("id", ScalarType::U64)
+                .nullable_column("code", ScalarType::String)
+                .nullable_column("alt", ScalarType::String)
+                .primary_key(&["id"])
+                .unique("t_code", &["code"]),
+        )?;
+        tx.insert("t", vec![Value::U64(1), Value::Null, Value::Null])?;
+        tx.insert("t", vec![Value::U64(2), Value::Null, Value::Null])?;
+        tx.insert("t", vec![Value::U64(3), "a".into(), "x".into()])
+    })
+    .expect("nulls coexist");
+    let dup = db
+        .write(|tx| tx.insert("t", vec![Value::U64(4), "a".into(), Value::Null]))
+        .expect_err("dup");
+    assert_eq!(dup.code(), "unique_violation");
+    db.write(|tx| {
+        tx.create_index(
+            "t",
+            IndexDef {
+                name: "t_alt".into(),
+                columns: vec!["alt".into()],
+                unique: true,
+            },
+        )
+    })
+    .expect("a unique index over NULLs is fine");
+}

@@ -57,6 +57,11 @@ impl GroupCommit {
         Err(poisoned(&self.state.lock()))
     }
 
+    /// Highest seq known durable.
+    pub(crate) fn durable_seq(&self) -> u64 {
+        self.durable.load(Ordering::Acquire)
+    }
+
     /// Lock-free: is `seq` already durable? (Poisoning is checked separately.)
     pub(crate) fn is_durable(&self, seq: u64) -> bool {
         self.durable.load(Ordering::Acquire) >= seq

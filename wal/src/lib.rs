@@ -27,6 +27,7 @@
 //! buffer.rs        append buffer: encoded records waiting for the leader, roll points
 //! writer.rs        segment writer: writes batches, rolls and removes segments
 //! group_commit.rs  leader/follower protocol for shared fsyncs, poisoning
+//! gather.rs        a new leader waits briefly for committers about to append
 //! recovery.rs      open-time scan: validation, torn-tail truncation
 //! flusher.rs       background thread of the Buffered policy
 //! log.rs           Wal, the public handle
@@ -79,6 +80,7 @@ mod buffer;
 mod config;
 mod error;
 mod flusher;
+mod gather;
 mod group_commit;
 mod log;
 mod recovery;

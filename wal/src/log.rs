@@ -9,6 +9,7 @@ use parking_lot::Mutex;
 use crate::buffer::AppendBuffer;
 use crate::error::WalError;
 use crate::flusher::Flusher;
+use crate::gather::Gatherer;
 use crate::group_commit::GroupCommit;
 use crate::segment::{MAX_PAYLOAD_LEN, for_each_record, record_crc};
 use crate::stats::{Counters, WalStats};
@@ -36,6 +37,8 @@ pub(crate) struct Shared {
     /// Lock order: `writer` may be held while taking `buffer`, never the reverse.
     writer: Mutex<SegmentWriter>,
     commit: GroupCommit,
+    /// Lets a new group-commit leader wait briefly for committers about to append.
+    gather: Gatherer,
     /// Serialises `remove_before` against `copy_segments_to` so a backup never
     /// loses a segment it is copying.
     maintenance: Mutex<()>,
@@ -73,6 +76,7 @@ impl Wal {
             buffer: Mutex::new(AppendBuffer::new(&config, first_seq, last_seq, segment_len)),
             writer: Mutex::new(writer),
             commit: GroupCommit::new(last_seq.unwrap_or(0)),
+            gather: Gatherer::default(),
             maintenance: Mutex::new(()),
             counters,
         });
@@ -248,7 +252,16 @@ impl Shared {
             return Ok(());
         }
         self.check_appended(seq)?;
-        self.commit.wait_for(seq, || self.write_pending())
+        self.commit.wait_for(seq, || {
+            self.gather.wait(|| self.pending_records());
+            self.write_pending()
+        })
+    }
+
+    /// Records appended but not yet durable.
+    fn pending_records(&self) -> u64 {
+        let last = self.buffer.lock().last_seq().unwrap_or(0);
+        last.saturating_sub(self.commit.durable_seq())
     }
 
     pub(crate) fn flush(&self) -> Result<()> {
@@ -267,8 +280,11 @@ impl Shared {
         let Some(batch) = self.buffer.lock().take() else {
             return Ok(None);
         };
+        let started = std::time::Instant::now();
         self.writer.lock().write_batch(&batch)?;
         let last = batch.last_seq;
+        let records = last.saturating_sub(self.commit.durable_seq());
+        self.gather.record(records, started.elapsed());
         self.buffer.lock().recycle(batch.bytes);
         Ok(Some(last))
     }

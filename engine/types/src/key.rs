@@ -16,24 +16,36 @@
 
 use crate::value::Value;
 
+/// Where key bytes go: a `Vec<u8>`, or any buffer the caller wraps (the engine keeps short
+/// keys inline, without allocating).
+pub trait KeySink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl KeySink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
 /// Appends the key encoding of one value.
-pub fn encode_key_value(value: &Value, out: &mut Vec<u8>) {
+pub fn encode_key_value<S: KeySink + ?Sized>(value: &Value, out: &mut S) {
     if value.is_null() {
-        out.push(0);
+        out.put(&[0]);
         return;
     }
-    out.push(1);
+    out.put(&[1]);
     match value {
         Value::Null => {}
-        Value::Bool(v) => out.push(u8::from(*v)),
-        Value::I8(v) => out.push((*v as u8) ^ 0x80),
-        Value::I16(v) => out.extend_from_slice(&((*v as u16) ^ (1 << 15)).to_be_bytes()),
-        Value::I32(v) => out.extend_from_slice(&((*v as u32) ^ (1 << 31)).to_be_bytes()),
-        Value::I64(v) => out.extend_from_slice(&((*v as u64) ^ (1 << 63)).to_be_bytes()),
-        Value::U8(v) => out.push(*v),
-        Value::U16(v) => out.extend_from_slice(&v.to_be_bytes()),
-        Value::U32(v) => out.extend_from_slice(&v.to_be_bytes()),
-        Value::U64(v) => out.extend_from_slice(&v.to_be_bytes()),
+        Value::Bool(v) => out.put(&[u8::from(*v)]),
+        Value::I8(v) => out.put(&[(*v as u8) ^ 0x80]),
+        Value::I16(v) => out.put(&((*v as u16) ^ (1 << 15)).to_be_bytes()),
+        Value::I32(v) => out.put(&((*v as u32) ^ (1 << 31)).to_be_bytes()),
+        Value::I64(v) => out.put(&((*v as u64) ^ (1 << 63)).to_be_bytes()),
+        Value::U8(v) => out.put(&[*v]),
+        Value::U16(v) => out.put(&v.to_be_bytes()),
+        Value::U32(v) => out.put(&v.to_be_bytes()),
+        Value::U64(v) => out.put(&v.to_be_bytes()),
         Value::F32(v) => {
             let bits = if v.is_nan() {
                 f32::NAN.to_bits()
@@ -45,7 +57,7 @@ pub fn encode_key_value(value: &Value, out: &mut Vec<u8>) {
             } else {
                 bits ^ (1 << 31)
             };
-            out.extend_from_slice(&ordered.to_be_bytes());
+            out.put(&ordered.to_be_bytes());
         }
         Value::F64(v) => {
             let bits = if v.is_nan() {
@@ -58,23 +70,24 @@ pub fn encode_key_value(value: &Value, out: &mut Vec<u8>) {
             } else {
                 bits ^ (1 << 63)
             };
-            out.extend_from_slice(&ordered.to_be_bytes());
+            out.put(&ordered.to_be_bytes());
         }
         Value::String(s) => escape_bytes(s.as_bytes(), out),
         Value::Bytes(b) => escape_bytes(b, out),
-        Value::Identity(id) => out.extend_from_slice(&id.0),
-        Value::Timestamp(ts) => out.extend_from_slice(&((ts.0 as u64) ^ (1 << 63)).to_be_bytes()),
+        Value::Identity(id) => out.put(&id.0),
+        Value::Timestamp(ts) => out.put(&((ts.0 as u64) ^ (1 << 63)).to_be_bytes()),
     }
 }
 
-fn escape_bytes(bytes: &[u8], out: &mut Vec<u8>) {
-    for &b in bytes {
-        out.push(b);
-        if b == 0 {
-            out.push(0xff);
+fn escape_bytes<S: KeySink + ?Sized>(bytes: &[u8], out: &mut S) {
+    // Copy runs without zero bytes at once; each 0x00 becomes 0x00 0xFF.
+    for run in bytes.split_inclusive(|&b| b == 0) {
+        out.put(run);
+        if run.last() == Some(&0) {
+            out.put(&[0xff]);
         }
     }
-    out.extend_from_slice(&[0, 0]);
+    out.put(&[0, 0]);
 }
 
 /// The key of several values (an index's columns, in order).

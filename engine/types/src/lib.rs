@@ -35,7 +35,7 @@ mod value;
 
 pub use column_type::{ColumnType, ScalarType};
 pub use error::{Result, TypeError};
-pub use key::{encode_key, encode_key_value};
+pub use key::{KeySink, encode_key, encode_key_value};
 pub use row_codec::{
     decode_column, decode_row, encode_row, encode_row_into, get_varint, put_varint,
 };
