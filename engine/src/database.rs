@@ -210,9 +210,9 @@ impl DbInner {
             if version.end != tx {
                 continue;
             }
-            match table.redacted(&version.data) {
+            match table.redacted(table.data(version)) {
                 Ok(data) => {
-                    if let Err(e) = table.rewrite_version(row, data) {
+                    if let Err(e) = table.rewrite_version(row, &data) {
                         tracing::warn!(database = %self.name, error = %e, "could not redact a superseded version");
                     }
                 }

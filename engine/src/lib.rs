@@ -15,6 +15,8 @@
 //! - `snapshot_read.rs` [`Snapshot`]: chunked reads as of one tx
 //! - `read.rs`          lookups shared by the writer and snapshots
 //! - `table.rs`         row versions in a slab, btree indexes, visibility
+//! - `arena.rs`         row bytes packed into pages
+//! - `key_bytes.rs`     16-byte index keys
 //! - `state.rs`         catalog and schema changes (shared by the writer and recovery)
 //! - `schema.rs`        [`TableSchema`]: definitions resolved to column positions
 //! - `history.rs`       the time-travel window and the collection horizon
@@ -51,12 +53,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod arena;
 mod change_set;
 mod config;
 mod database;
 mod engine;
 mod error;
 mod history;
+mod key_bytes;
 mod log_record;
 mod read;
 mod recovery;

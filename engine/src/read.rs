@@ -6,7 +6,7 @@ use std::ops::Bound;
 use cosmictron_types::{Value, encode_key_value};
 
 use crate::error::{EngineError, Result};
-use crate::table::{InlineKey, KeyBytes, RowId, Table, View};
+use crate::table::{KeyBytes, RowId, Table, View};
 
 /// The visible row whose key for `index` is exactly `key`. Key encodings are prefix-free per
 /// column, so for a full key the first entry with that prefix is an exact match.
@@ -46,7 +46,7 @@ pub(crate) fn encode_prefix(table: &Table, index: usize, values: &[Value]) -> Re
             }
             .into());
         }
-        encode_key_value(value, &mut InlineKey(&mut key));
+        encode_key_value(value, &mut key);
     }
     Ok(key)
 }
@@ -63,7 +63,7 @@ fn index_position(table: &Table, index: &str) -> Result<usize> {
 
 fn decode_rows(table: &Table, rows: impl IntoIterator<Item = RowId>) -> Result<Vec<Vec<Value>>> {
     rows.into_iter()
-        .filter_map(|r| table.version(r).map(|v| table.decode(&v.data)))
+        .filter_map(|r| table.row_data(r).map(|data| table.decode(data)))
         .collect()
 }
 
@@ -139,6 +139,6 @@ fn as_slice(b: &Bound<KeyBytes>) -> Bound<&[u8]> {
 pub(crate) fn scan_all(table: &Table, view: View) -> Result<Vec<Vec<Value>>> {
     table
         .visible_rows(view)
-        .map(|(_, v)| table.decode(&v.data))
+        .map(|(_, data)| table.decode(data))
         .collect()
 }

@@ -202,16 +202,16 @@ fn apply(state: &mut DbState, op: LogOp, tx: TxId) -> Result<()> {
         LogOp::Insert { table, row, data } => {
             let t = state.table_mut(table)?;
             DbState::bump_auto_inc(t, &data);
-            t.insert_version(Some(row), data, tx)?;
+            t.insert_version(Some(row), &data, tx)?;
         }
         LogOp::Delete { table, row } => {
             let t = state.table_mut(table)?;
             t.end_version(row, tx)?;
             if !t.schema.pii_columns.is_empty()
-                && let Some(v) = t.version(row)
+                && let Some(data) = t.row_data(row)
             {
-                let data = t.redacted(&v.data)?;
-                t.rewrite_version(row, data)?;
+                let data = t.redacted(data)?;
+                t.rewrite_version(row, &data)?;
             }
         }
         LogOp::CreateTable { table, def } => state.create_table(table, *def, tx)?,

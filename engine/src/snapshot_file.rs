@@ -304,7 +304,7 @@ pub(crate) fn load(path: &Path) -> Result<Loaded> {
                 .ok_or_else(|| corrupt("row truncated".into()))?;
             pos += len;
             // Rows in a snapshot are current as of its tx; their original begin is not kept.
-            table.insert_version(Some(row), data.into(), tx)?;
+            table.insert_version(Some(row), data, tx)?;
             rows += 1;
         }
     }

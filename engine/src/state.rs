@@ -239,10 +239,10 @@ impl DbState {
 
 /// Renders the key columns of a row for an error message, redacting `pii` columns.
 pub(crate) fn describe_key(table: &Table, index: usize, row: RowId) -> String {
-    let Some(version) = table.version(row) else {
+    let Some(data) = table.row_data(row) else {
         return "?".into();
     };
-    describe_columns(table, &table.schema.indexes[index].columns, &version.data)
+    describe_columns(table, &table.schema.indexes[index].columns, data)
 }
 
 pub(crate) fn describe_columns(table: &Table, columns: &[usize], data: &[u8]) -> String {

@@ -20,34 +20,40 @@ use std::collections::{BTreeSet, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 
-use cosmictron_types::{KeySink, Value, decode_column, decode_row, encode_key_value, encode_row};
-use smallvec::SmallVec;
+use cosmictron_types::{Value, decode_column, decode_row, encode_key_value, encode_row};
 
+use crate::arena::{Arena, DataRef};
 use crate::error::{EngineError, Result};
+pub(crate) use crate::key_bytes::KeyBytes;
 use crate::schema::{TableSchema, TxId};
 
 /// Slot of a row version in its table; stable while the version exists.
 pub type RowId = u64;
-/// An encoded index key (see `cosmictron_types::encode_key`); short keys stay inline.
-pub(crate) type KeyBytes = SmallVec<[u8; 16]>;
-
-/// Writes key bytes into a [`KeyBytes`] (inline up to 16 bytes: no allocation).
-pub(crate) struct InlineKey<'a>(pub(crate) &'a mut KeyBytes);
-
-impl KeySink for InlineKey<'_> {
-    fn put(&mut self, bytes: &[u8]) {
-        self.0.extend_from_slice(bytes);
-    }
-}
 
 /// `end` of a version that is still current.
 pub(crate) const TX_LIVE: TxId = TxId::MAX;
 
-#[derive(Debug)]
+/// One version of a row: 24 bytes in the slot table, its bytes in the arena.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct RowVersion {
-    pub(crate) data: Box<[u8]>,
+    pub(crate) data: DataRef,
     pub(crate) begin: TxId,
     pub(crate) end: TxId,
+}
+
+/// `begin` of an empty slot: later than any tx, so no view sees it (and `end` is 0).
+const TX_FREE: TxId = TxId::MAX - 1;
+
+impl RowVersion {
+    const FREE: RowVersion = RowVersion {
+        data: DataRef::NONE,
+        begin: TX_FREE,
+        end: 0,
+    };
+
+    fn is_free(&self) -> bool {
+        self.begin == TX_FREE
+    }
 }
 
 /// Which versions a read sees.
@@ -77,7 +83,10 @@ pub(crate) struct Index {
 #[derive(Debug)]
 pub(crate) struct Table {
     pub(crate) schema: Arc<TableSchema>,
-    slots: Vec<Option<RowVersion>>,
+    /// Row versions by slot; empty slots hold `RowVersion::FREE`.
+    slots: Vec<RowVersion>,
+    /// The versions' bytes.
+    arena: Arena,
     free: Vec<RowId>,
     indexes: Vec<Index>,
     /// Versions that have an `end`, in the order they were ended (tx order), for the collector.
@@ -95,6 +104,7 @@ impl Table {
         Table {
             schema,
             slots: Vec::new(),
+            arena: Arena::default(),
             free: Vec::new(),
             indexes,
             ended: VecDeque::new(),
@@ -109,18 +119,32 @@ impl Table {
     }
 
     pub(crate) fn version(&self, row: RowId) -> Option<&RowVersion> {
-        self.slots.get(usize::try_from(row).ok()?)?.as_ref()
+        self.slots
+            .get(usize::try_from(row).ok()?)
+            .filter(|v| !v.is_free())
     }
 
     fn version_mut(&mut self, row: RowId) -> Option<&mut RowVersion> {
-        self.slots.get_mut(usize::try_from(row).ok()?)?.as_mut()
+        self.slots
+            .get_mut(usize::try_from(row).ok()?)
+            .filter(|v| !v.is_free())
+    }
+
+    /// The bytes of a version.
+    pub(crate) fn data(&self, version: &RowVersion) -> &[u8] {
+        self.arena.get(version.data)
+    }
+
+    /// The bytes of the version in slot `row`.
+    pub(crate) fn row_data(&self, row: RowId) -> Option<&[u8]> {
+        self.version(row).map(|v| self.arena.get(v.data))
     }
 
     /// The key of index `index` for a decoded row.
     pub(crate) fn key_of_values(&self, index: usize, values: &[Value]) -> KeyBytes {
         let mut key = KeyBytes::new();
         for &col in &self.schema.indexes[index].columns {
-            encode_key_value(&values[col], &mut InlineKey(&mut key));
+            encode_key_value(&values[col], &mut key);
         }
         key
     }
@@ -130,10 +154,7 @@ impl Table {
         let columns = self.schema.columns();
         let mut key = KeyBytes::new();
         for &col in &self.schema.indexes[index].columns {
-            encode_key_value(
-                &decode_column(columns, data, col)?,
-                &mut InlineKey(&mut key),
-            );
+            encode_key_value(&decode_column(columns, data, col)?, &mut key);
         }
         Ok(key)
     }
@@ -143,11 +164,11 @@ impl Table {
     pub(crate) fn insert_version(
         &mut self,
         at: Option<RowId>,
-        data: Box<[u8]>,
+        data: &[u8],
         begin: TxId,
     ) -> Result<RowId> {
         let keys: Vec<KeyBytes> = (0..self.indexes.len())
-            .map(|i| self.key_of_data(i, &data))
+            .map(|i| self.key_of_data(i, data))
             .collect::<Result<_>>()?;
         let row = match at {
             Some(row) => {
@@ -159,11 +180,12 @@ impl Table {
         for (index, key) in self.indexes.iter_mut().zip(keys) {
             index.entries.insert((key, row));
         }
-        self.slots[row as usize] = Some(RowVersion {
+        let data = self.arena.alloc(data);
+        self.slots[row as usize] = RowVersion {
             data,
             begin,
             end: TX_LIVE,
-        });
+        };
         self.live_rows += 1;
         Ok(row)
     }
@@ -171,7 +193,7 @@ impl Table {
     /// Stores a new version whose index keys the caller already computed (the insert path).
     pub(crate) fn insert_version_with_keys(
         &mut self,
-        data: Box<[u8]>,
+        data: &[u8],
         keys: Vec<KeyBytes>,
         begin: TxId,
     ) -> RowId {
@@ -179,22 +201,27 @@ impl Table {
         for (index, key) in self.indexes.iter_mut().zip(keys) {
             index.entries.insert((key, row));
         }
-        self.slots[row as usize] = Some(RowVersion {
+        let data = self.arena.alloc(data);
+        self.slots[row as usize] = RowVersion {
             data,
             begin,
             end: TX_LIVE,
-        });
+        };
         self.live_rows += 1;
         row
     }
 
     fn take_free_slot(&mut self) -> RowId {
         while let Some(row) = self.free.pop() {
-            if self.slots.get(row as usize).is_some_and(Option::is_none) {
+            if self
+                .slots
+                .get(row as usize)
+                .is_some_and(RowVersion::is_free)
+            {
                 return row;
             }
         }
-        self.slots.push(None);
+        self.slots.push(RowVersion::FREE);
         (self.slots.len() - 1) as RowId
     }
 
@@ -206,9 +233,9 @@ impl Table {
             reason: format!("row id {row}"),
         })?;
         if slot >= self.slots.len() {
-            self.slots.resize_with(slot + 1, || None);
+            self.slots.resize(slot + 1, RowVersion::FREE);
         }
-        if let Some(old) = &self.slots[slot] {
+        if let Some(old) = self.version(row) {
             if old.end == TX_LIVE {
                 return Err(EngineError::Corrupt {
                     what: format!("log for table `{}`", self.schema.name()),
@@ -250,13 +277,15 @@ impl Table {
 
     /// Removes a version and its index entries (rollback of an insert, or collection).
     pub(crate) fn remove_version(&mut self, row: RowId) -> Result<()> {
-        let Some(version) = self.slots.get_mut(row as usize).and_then(Option::take) else {
+        let Some(version) = self.version(row).copied() else {
             return Ok(());
         };
         for i in 0..self.indexes.len() {
-            let key = self.key_of_data(i, &version.data)?;
+            let key = self.key_of_data(i, self.arena.get(version.data))?;
             self.indexes[i].entries.remove(&(key, row));
         }
+        self.arena.free(version.data);
+        self.slots[row as usize] = RowVersion::FREE;
         if version.end == TX_LIVE {
             self.live_rows -= 1;
         }
@@ -266,22 +295,21 @@ impl Table {
 
     /// Replaces the stored bytes of a superseded version (redaction of `pii` columns), keeping
     /// the index entries in step.
-    pub(crate) fn rewrite_version(&mut self, row: RowId, data: Box<[u8]>) -> Result<()> {
-        let Some(old) = self.version(row) else {
+    pub(crate) fn rewrite_version(&mut self, row: RowId, data: &[u8]) -> Result<()> {
+        let Some(old) = self.version(row).copied() else {
             return Ok(());
         };
-        let old_data = old.data.clone();
         for i in 0..self.indexes.len() {
-            let old_key = self.key_of_data(i, &old_data)?;
-            let new_key = self.key_of_data(i, &data)?;
+            let old_key = self.key_of_data(i, self.arena.get(old.data))?;
+            let new_key = self.key_of_data(i, data)?;
             if old_key != new_key {
                 self.indexes[i].entries.remove(&(old_key, row));
                 self.indexes[i].entries.insert((new_key, row));
             }
         }
-        if let Some(v) = self.version_mut(row) {
-            v.data = data;
-        }
+        let new_ref = self.arena.alloc(data);
+        self.arena.free(old.data);
+        self.slots[row as usize].data = new_ref;
         Ok(())
     }
 
@@ -303,7 +331,23 @@ impl Table {
                 _ => break,
             }
         }
+        if self.arena.wants_compaction() {
+            self.compact();
+        }
         Ok(removed)
+    }
+
+    /// Moves the rows out of mostly-empty arena pages and releases those pages.
+    fn compact(&mut self) {
+        let sparse = self.arena.sparse_pages();
+        for slot in 0..self.slots.len() {
+            let version = self.slots[slot];
+            if !version.is_free() && Arena::in_sparse(version.data, &sparse) {
+                let bytes = self.arena.get(version.data).to_vec();
+                self.slots[slot].data = self.arena.alloc(&bytes);
+            }
+        }
+        self.arena.release(&sparse);
     }
 
     pub(crate) fn pending_garbage(&self) -> usize {
@@ -391,10 +435,9 @@ impl Table {
     ) -> Option<usize> {
         let mut pos = from;
         while pos < self.slots.len() {
-            if let Some(v) = &self.slots[pos]
-                && view.sees(v)
-            {
-                out.push((pos as RowId, v.data.clone()));
+            let v = &self.slots[pos];
+            if view.sees(v) {
+                out.push((pos as RowId, self.arena.get(v.data).into()));
                 if out.len() >= limit {
                     return Some(pos + 1);
                 }
@@ -405,12 +448,12 @@ impl Table {
     }
 
     /// Visible rows, all at once (writer-side helpers and snapshots of small tables).
-    pub(crate) fn visible_rows(&self, view: View) -> impl Iterator<Item = (RowId, &RowVersion)> {
-        self.slots.iter().enumerate().filter_map(move |(i, slot)| {
-            slot.as_ref()
-                .filter(|v| view.sees(v))
-                .map(|v| (i as RowId, v))
-        })
+    pub(crate) fn visible_rows(&self, view: View) -> impl Iterator<Item = (RowId, &[u8])> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(move |(_, v)| view.sees(v))
+            .map(|(i, v)| (i as RowId, self.arena.get(v.data)))
     }
 
     /// Realigns the indexes with a new schema (an index added or dropped): existing indexes
@@ -431,11 +474,10 @@ impl Table {
                 Some(found) => indexes.push(old.swap_remove(found).1),
                 None => {
                     let mut index = Index::default();
-                    for (slot, version) in self.slots.iter().enumerate() {
-                        if let Some(v) = version {
-                            index
-                                .entries
-                                .insert((self.key_of_data(position, &v.data)?, slot as RowId));
+                    for (slot, v) in self.slots.iter().enumerate() {
+                        if !v.is_free() {
+                            let key = self.key_of_data(position, self.arena.get(v.data))?;
+                            index.entries.insert((key, slot as RowId));
                         }
                     }
                     indexes.push(index);
@@ -468,25 +510,32 @@ impl Table {
             return false;
         };
         self.schema.indexes[index].columns.iter().any(|&c| {
-            decode_column(self.schema.columns(), &v.data, c).is_ok_and(|value| value.is_null())
+            decode_column(self.schema.columns(), self.arena.get(v.data), c)
+                .is_ok_and(|value| value.is_null())
         })
     }
 
     /// Appends `suffix` (the encoding of a new column's default) to every kept version, or
     /// removes `len` bytes from each when undoing.
     pub(crate) fn append_to_rows(&mut self, suffix: &[u8]) {
-        for v in self.slots.iter_mut().flatten() {
-            let mut data = Vec::with_capacity(v.data.len() + suffix.len());
-            data.extend_from_slice(&v.data);
-            data.extend_from_slice(suffix);
-            v.data = data.into_boxed_slice();
-        }
+        self.rewrite_all(|data| [data, suffix].concat());
     }
 
     pub(crate) fn truncate_rows(&mut self, len: usize) {
-        for v in self.slots.iter_mut().flatten() {
-            let keep = v.data.len().saturating_sub(len);
-            v.data = v.data[..keep].to_vec().into_boxed_slice();
+        self.rewrite_all(|data| data[..data.len().saturating_sub(len)].to_vec());
+    }
+
+    /// Replaces every kept version's bytes (schema changes). Index keys are unaffected: only
+    /// trailing columns change, and no index covers a column being added or removed.
+    fn rewrite_all(&mut self, f: impl Fn(&[u8]) -> Vec<u8>) {
+        for slot in 0..self.slots.len() {
+            let version = self.slots[slot];
+            if version.is_free() {
+                continue;
+            }
+            let data = f(self.arena.get(version.data));
+            self.arena.free(version.data);
+            self.slots[slot].data = self.arena.alloc(&data);
         }
     }
 
@@ -515,10 +564,9 @@ impl Table {
 
     /// Approximate heap bytes held (slab, row data, index entries).
     pub(crate) fn memory_bytes(&self) -> usize {
-        let slot = std::mem::size_of::<Option<RowVersion>>();
-        let data: usize = self.slots.iter().flatten().map(|v| v.data.len()).sum();
+        let slot = std::mem::size_of::<RowVersion>();
         let entry = std::mem::size_of::<(KeyBytes, RowId)>();
         let index_entries: usize = self.indexes.iter().map(|i| i.entries.len()).sum();
-        self.slots.capacity() * slot + data + index_entries * entry
+        self.slots.capacity() * slot + self.arena.memory_bytes() + index_entries * entry
     }
 }

@@ -20,7 +20,7 @@ use crate::log_record::{self, LogOp};
 use crate::read;
 use crate::schema::{TableId, TableSchema, TxId};
 use crate::state::{DbState, describe_columns};
-use crate::table::{InlineKey, KeyBytes, RowId, Table, View};
+use crate::table::{KeyBytes, RowId, Table, View};
 
 /// How deep cascading deletes may go before the transaction is refused.
 const CASCADE_DEPTH_MAX: usize = 64;
@@ -265,11 +265,7 @@ impl<'db> WriteTx<'db> {
                     key: key_text(t, &row),
                 }
             })?;
-            let old = t.decode(
-                &t.version(old_row)
-                    .map(|v| v.data.clone())
-                    .unwrap_or_default(),
-            )?;
+            let old = t.decode(t.row_data(old_row).unwrap_or_default())?;
             // Replacing a referenced row keeps its children only if the key is unchanged,
             // which is the only case `update` allows: the primary key is the lookup key.
             tx.end_row(state, id, old_row)?;
@@ -288,8 +284,7 @@ impl<'db> WriteTx<'db> {
             let Some(row) = read::find_by_key(t, 0, &key, View::Latest) else {
                 return Ok(None);
             };
-            let data = t.version(row).map(|v| v.data.clone()).unwrap_or_default();
-            let old = t.decode(&data)?;
+            let old = t.decode(t.row_data(row).unwrap_or_default())?;
             tx.delete_cascading(state, id, row, 0)?;
             Ok(Some(old))
         })
@@ -305,7 +300,7 @@ impl<'db> WriteTx<'db> {
             let data = encode_row(t.schema.columns(), row)?;
             let found = t
                 .visible_rows(View::Latest)
-                .find(|(_, v)| *v.data == *data)
+                .find(|(_, existing)| *existing == data.as_slice())
                 .map(|(r, _)| r);
             match found {
                 Some(r) => tx.delete_cascading(state, id, r, 0).map(|()| true),
@@ -385,7 +380,7 @@ impl<'db> WriteTx<'db> {
             table.next_auto_inc = next;
         }
         let data = data.into_boxed_slice();
-        let row_id = table.insert_version_with_keys(data.clone(), keys, self.tx);
+        let row_id = table.insert_version_with_keys(&data, keys, self.tx);
         self.undo.push(Undo::Inserted {
             table: id,
             row: row_id,
@@ -429,12 +424,11 @@ impl<'db> WriteTx<'db> {
         let schema = table.schema.clone();
         let tx = self.tx;
         table.end_version(row, tx)?;
-        let version = table.version(row);
-        let inserted_here = version.is_some_and(|v| v.begin == tx);
+        let inserted_here = table.version(row).is_some_and(|v| v.begin == tx);
         self.changes.deleted(
             &schema,
             row,
-            version.map_or(&[][..], |v| &v.data),
+            table.row_data(row).unwrap_or_default(),
             inserted_here,
         );
         self.undo.push(Undo::Ended { table: id, row });
@@ -463,10 +457,7 @@ impl<'db> WriteTx<'db> {
         }
         self.end_row(state, id, row)?;
         let table = state.table(id)?;
-        let data = table
-            .version(row)
-            .map(|v| v.data.clone())
-            .unwrap_or_default();
+        let data = table.row_data(row).unwrap_or_default().to_vec();
         let referencing: Vec<(TableId, usize)> = state
             .tables
             .values()
@@ -735,7 +726,7 @@ fn key_of_columns(row: &[Value], columns: &[usize]) -> Option<KeyBytes> {
         if row[c].is_null() {
             return None;
         }
-        encode_key_value(&row[c], &mut InlineKey(&mut key));
+        encode_key_value(&row[c], &mut key);
     }
     Some(key)
 }
