@@ -248,7 +248,7 @@ impl<'db> WriteTx<'db> {
     pub fn insert(&mut self, table: &str, row: Vec<Value>) -> Result<Vec<Value>> {
         self.atomic(|tx, state| {
             let id = state.table_id(table)?;
-            tx.insert_locked(state, id, row)
+            tx.insert_locked(state, id, row, None)
         })
     }
 
@@ -269,7 +269,8 @@ impl<'db> WriteTx<'db> {
             // Replacing a referenced row keeps its children only if the key is unchanged,
             // which is the only case `update` allows: the primary key is the lookup key.
             tx.end_row(state, id, old_row)?;
-            tx.insert_locked(state, id, row)?;
+            // The primary key is the one just ended: no need to look for a duplicate of it.
+            tx.insert_locked(state, id, row, Some(0))?;
             Ok(old)
         })
     }
@@ -314,6 +315,7 @@ impl<'db> WriteTx<'db> {
         state: &mut DbState,
         id: TableId,
         mut row: Vec<Value>,
+        unique_checked: Option<usize>,
     ) -> Result<Vec<Value>> {
         let table = state.table(id)?;
         let schema = table.schema.clone();
@@ -324,7 +326,7 @@ impl<'db> WriteTx<'db> {
             }
             .into());
         }
-        let auto_inc = self.fill_auto_inc(table, &mut row)?;
+        let (auto_inc, generated) = self.fill_auto_inc(table, &mut row)?;
         let data = encode_row(schema.columns(), &row)?;
         if data.len() > self.db.config.row_bytes_max {
             return Err(EngineError::Limit(format!(
@@ -339,7 +341,13 @@ impl<'db> WriteTx<'db> {
         for (i, index) in schema.indexes.iter().enumerate() {
             // As in SQL, NULLs are distinct: a key with a NULL never conflicts.
             let has_null = index.columns.iter().any(|&c| row[c].is_null());
+            // A generated id is above every stored one (explicit ids move the counter past
+            // themselves), so an index on that column alone cannot hold it yet.
+            let fresh_id =
+                generated && index.columns.len() == 1 && Some(index.columns[0]) == schema.auto_inc;
             if index.unique
+                && !fresh_id
+                && unique_checked != Some(i)
                 && !has_null
                 && read::find_by_key(table, i, &keys[i], View::Latest).is_some()
             {
@@ -393,11 +401,11 @@ impl<'db> WriteTx<'db> {
         Ok(row)
     }
 
-    /// Fills an auto-increment column given as 0/NULL; returns the counter's next value if it
-    /// must move.
-    fn fill_auto_inc(&self, table: &Table, row: &mut [Value]) -> Result<Option<u64>> {
+    /// Fills an auto-increment column given as 0/NULL. Returns the counter's next value if it
+    /// must move, and whether the id was generated.
+    fn fill_auto_inc(&self, table: &Table, row: &mut [Value]) -> Result<(Option<u64>, bool)> {
         let Some(col) = table.schema.auto_inc else {
-            return Ok(None);
+            return Ok((None, false));
         };
         let scalar = table.schema.columns()[col].ty.scalar;
         let given = row[col].as_u64();
@@ -410,12 +418,13 @@ impl<'db> WriteTx<'db> {
                     table.schema.name()
                 ))
             })?;
-            return Ok(Some(n + 1));
+            return Ok((Some(n + 1), true));
         }
         // An explicit value moves the counter past it, so later generated ids do not collide.
-        Ok(given
+        let next = given
             .filter(|&n| n >= table.next_auto_inc)
-            .map(|n| n.saturating_add(1)))
+            .map(|n| n.saturating_add(1));
+        Ok((next, false))
     }
 
     /// Ends a current version: the delete half of delete and update.

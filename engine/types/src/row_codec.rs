@@ -21,7 +21,7 @@ use crate::value::{Identity, Timestamp, Value};
 
 /// Encodes `values` as a row of `columns`, checking arity, types and nullability.
 pub fn encode_row(columns: &[ColumnDef], values: &[Value]) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(estimate_len(values));
+    let mut out = Vec::with_capacity(encoded_len(columns, values));
     encode_row_into(columns, values, &mut out)?;
     Ok(out)
 }
@@ -67,16 +67,31 @@ fn describe(value: &Value, pii: bool) -> String {
     }
 }
 
-fn estimate_len(values: &[Value]) -> usize {
-    values
+/// The exact encoded length of a well-typed row, so the buffer is allocated once at its final
+/// size (the engine boxes it without a shrinking `realloc`).
+fn encoded_len(columns: &[ColumnDef], values: &[Value]) -> usize {
+    columns
         .iter()
-        .map(|v| match v {
-            Value::String(s) => s.len() + 3,
-            Value::Bytes(b) => b.len() + 3,
-            Value::Identity(_) => 33,
-            _ => 9,
+        .zip(values)
+        .map(|(col, v)| {
+            let tag = usize::from(col.ty.nullable);
+            tag + match v {
+                Value::Null => 0,
+                Value::Bool(_) | Value::I8(_) | Value::U8(_) => 1,
+                Value::I16(_) | Value::U16(_) => 2,
+                Value::I32(_) | Value::U32(_) | Value::F32(_) => 4,
+                Value::I64(_) | Value::U64(_) | Value::F64(_) | Value::Timestamp(_) => 8,
+                Value::Identity(_) => 32,
+                Value::String(s) => varint_len(s.len()) + s.len(),
+                Value::Bytes(b) => varint_len(b.len()) + b.len(),
+            }
         })
         .sum()
+}
+
+fn varint_len(n: usize) -> usize {
+    let bits = usize::BITS - n.leading_zeros();
+    (bits.max(1) as usize).div_ceil(7)
 }
 
 fn encode_scalar(value: &Value, out: &mut Vec<u8>) {
@@ -321,6 +336,7 @@ mod tests {
         fn rows_round_trip_and_single_columns_decode((columns, values) in row_strategy()) {
             let bytes = encode_row(&columns, &values).expect("encode");
             prop_assert_eq!(&decode_row(&columns, &bytes).expect("decode"), &values);
+            prop_assert_eq!(bytes.len(), encoded_len(&columns, &values));
             for (i, v) in values.iter().enumerate() {
                 prop_assert_eq!(&decode_column(&columns, &bytes, i).expect("column"), v);
             }
