@@ -19,6 +19,10 @@ pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 pub enum EngineError {
     #[error(transparent)]
     Type(#[from] TypeError),
+    /// A row that does not fit its table (wrong arity, a type mismatch, NULL in a non-nullable
+    /// column); the message names the table and the column, never a `pii` value.
+    #[error("table `{table}`: {source}")]
+    InvalidRow { table: String, source: TypeError },
     #[error("no database named `{0}`")]
     NoSuchDatabase(String),
     #[error("database `{0}` already exists")]
@@ -84,7 +88,12 @@ impl EngineError {
     /// A stable, machine-readable code for clients.
     pub fn code(&self) -> &'static str {
         match self {
-            EngineError::Type(TypeError::NullNotAllowed { .. }) => "not_null_violation",
+            EngineError::Type(TypeError::NullNotAllowed { .. })
+            | EngineError::InvalidRow {
+                source: TypeError::NullNotAllowed { .. },
+                ..
+            } => "not_null_violation",
+            EngineError::InvalidRow { .. } => "type_mismatch",
             EngineError::Type(TypeError::InvalidDefinition { .. }) => "invalid_definition",
             EngineError::Type(_) => "type_mismatch",
             EngineError::NoSuchDatabase(_) => "no_such_database",
@@ -118,6 +127,10 @@ impl EngineError {
                 | EngineError::ForeignKeyViolation { .. }
                 | EngineError::AppendOnly { .. }
                 | EngineError::Type(TypeError::NullNotAllowed { .. })
+                | EngineError::InvalidRow {
+                    source: TypeError::NullNotAllowed { .. },
+                    ..
+                }
         )
     }
 

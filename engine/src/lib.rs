@@ -3,7 +3,8 @@
 //! An [`Engine`] owns a data directory of independent [`Database`]s. Each database has one
 //! writer at a time ([`WriteTx`], serializable) and any number of readers on consistent
 //! [`Snapshot`]s — of the latest state or of any transaction within the history window (time
-//! travel) — that never wait for the writer. Every commit is one WAL record, made durable
+//! travel) — that never wait for a write transaction to finish: they share a lock with each
+//! single operation of the writer, never with the transaction as a whole. Every commit is one WAL record, made durable
 //! under the configured [`Durability`] (fsync with group commit by default), then published
 //! as a [`ChangeSet`] to listeners in commit order. Snapshot files bound recovery time and
 //! let old log segments go.

@@ -298,7 +298,7 @@ impl<'db> WriteTx<'db> {
             let id = state.table_id(table)?;
             let t = state.table(id)?;
             check_not_event(t)?;
-            let data = encode_row(t.schema.columns(), row)?;
+            let data = encode_row(t.schema.columns(), row).map_err(|e| invalid_row(t, e))?;
             let found = t
                 .visible_rows(View::Latest)
                 .find(|(_, existing)| *existing == data.as_slice())
@@ -320,14 +320,14 @@ impl<'db> WriteTx<'db> {
         let table = state.table(id)?;
         let schema = table.schema.clone();
         if row.len() != schema.columns().len() {
-            return Err(cosmictron_types::TypeError::WrongArity {
+            let e = cosmictron_types::TypeError::WrongArity {
                 expected: schema.columns().len(),
                 got: row.len(),
-            }
-            .into());
+            };
+            return Err(invalid_row(table, e));
         }
         let (auto_inc, generated) = self.fill_auto_inc(table, &mut row)?;
-        let data = encode_row(schema.columns(), &row)?;
+        let data = encode_row(schema.columns(), &row).map_err(|e| invalid_row(table, e))?;
         if data.len() > self.db.config.row_bytes_max {
             return Err(EngineError::Limit(format!(
                 "row of {} bytes exceeds the limit of {} bytes",
@@ -677,6 +677,13 @@ fn apply_undo(state: &mut DbState, undo: Undo) -> Result<()> {
     Ok(())
 }
 
+fn invalid_row(table: &Table, source: cosmictron_types::TypeError) -> EngineError {
+    EngineError::InvalidRow {
+        table: table.schema.name().to_owned(),
+        source,
+    }
+}
+
 fn check_not_event(table: &Table) -> Result<()> {
     if table.schema.def.event {
         return Err(EngineError::AppendOnly {
@@ -694,11 +701,11 @@ fn primary_key_of(table: &Table, row: &[Value]) -> Result<KeyBytes> {
         });
     }
     if row.len() != table.schema.columns().len() {
-        return Err(cosmictron_types::TypeError::WrongArity {
+        let e = cosmictron_types::TypeError::WrongArity {
             expected: table.schema.columns().len(),
             got: row.len(),
-        }
-        .into());
+        };
+        return Err(invalid_row(table, e));
     }
     Ok(table.key_of_values(0, row))
 }

@@ -107,7 +107,10 @@ fn constraint_violations_are_typed_and_name_table_column_and_value() {
         )
         .expect_err("null");
     assert_eq!(null.code(), "not_null_violation");
-    assert!(null.to_string().contains("email"));
+    assert!(
+        null.to_string().contains("email") && null.to_string().contains("users"),
+        "{null}"
+    );
 
     let mismatch = tx
         .insert(
@@ -116,7 +119,10 @@ fn constraint_violations_are_typed_and_name_table_column_and_value() {
         )
         .expect_err("type");
     assert_eq!(mismatch.code(), "type_mismatch");
-    assert!(mismatch.to_string().contains("name"), "{mismatch}");
+    assert!(
+        mismatch.to_string().contains("name") && mismatch.to_string().contains("users"),
+        "{mismatch}"
+    );
 
     let orphan = tx
         .insert("posts", vec![Value::U64(1), Value::U64(99), "t".into()])
