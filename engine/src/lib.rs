@@ -17,6 +17,7 @@
 //! - `read.rs`          lookups shared by the writer and snapshots
 //! - `table.rs`         row versions in a slab, btree indexes, visibility
 //! - `arena.rs`         row bytes packed into pages
+//! - `index.rs`         an index: live entries and history entries
 //! - `key_bytes.rs`     16-byte index keys
 //! - `state.rs`         catalog and schema changes (shared by the writer and recovery)
 //! - `schema.rs`        [`TableSchema`]: definitions resolved to column positions
@@ -61,6 +62,7 @@ mod database;
 mod engine;
 mod error;
 mod history;
+mod index;
 mod key_bytes;
 mod log_record;
 mod read;

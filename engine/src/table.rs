@@ -13,10 +13,12 @@
 //! it (`end`, `TX_LIVE` while current). A reader at tx `S` sees the versions with
 //! `begin <= S < end`; the writer sees the versions with `end == TX_LIVE` (its own pending
 //! changes included). Index entries exist for every version still kept, so an index answers
-//! time-travel reads too; the reader filters by visibility. Old versions leave when the
+//! time-travel reads too; the reader filters by visibility. Each index keeps the entries of
+//! current versions apart from those of ended ones (`index.rs`), so the latest state is found
+//! without walking past a hot row's history. Old versions leave when the
 //! garbage collector passes their `end` (see `history.rs`).
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -24,6 +26,7 @@ use cosmictron_types::{Value, decode_column, decode_row, encode_key_value, encod
 
 use crate::arena::{Arena, DataRef};
 use crate::error::{EngineError, Result};
+use crate::index::Index;
 pub(crate) use crate::key_bytes::KeyBytes;
 use crate::schema::{TableSchema, TxId};
 
@@ -73,11 +76,6 @@ impl View {
             View::AsOf(tx) => v.begin <= tx && tx < v.end,
         }
     }
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct Index {
-    entries: BTreeSet<(KeyBytes, RowId)>,
 }
 
 #[derive(Debug)]
@@ -178,7 +176,7 @@ impl Table {
             None => self.take_free_slot(),
         };
         for (index, key) in self.indexes.iter_mut().zip(keys) {
-            index.entries.insert((key, row));
+            index.insert(key, row, true);
         }
         let data = self.arena.alloc(data);
         self.slots[row as usize] = RowVersion {
@@ -199,7 +197,7 @@ impl Table {
     ) -> RowId {
         let row = self.take_free_slot();
         for (index, key) in self.indexes.iter_mut().zip(keys) {
-            index.entries.insert((key, row));
+            index.insert(key, row, true);
         }
         let data = self.arena.alloc(data);
         self.slots[row as usize] = RowVersion {
@@ -261,18 +259,33 @@ impl Table {
         version.end = tx;
         self.live_rows -= 1;
         self.ended.push_back((tx, row));
+        for (i, key) in self.keys_of_row(row)?.into_iter().enumerate() {
+            self.indexes[i].retire(key, row);
+        }
         Ok(())
     }
 
+    /// The keys of every index for the version in slot `row`.
+    fn keys_of_row(&self, row: RowId) -> Result<Vec<KeyBytes>> {
+        let data = self.row_data(row).unwrap_or_default();
+        (0..self.indexes.len())
+            .map(|i| self.key_of_data(i, data))
+            .collect()
+    }
+
     /// Undoes `end_version` (rollback). Must be called in reverse order of the ends.
-    pub(crate) fn unend_version(&mut self, row: RowId) {
+    pub(crate) fn unend_version(&mut self, row: RowId) -> Result<()> {
         if let Some(v) = self.version_mut(row) {
             v.end = TX_LIVE;
             self.live_rows += 1;
+            for (i, key) in self.keys_of_row(row)?.into_iter().enumerate() {
+                self.indexes[i].revive(key, row);
+            }
         }
         if self.ended.back().is_some_and(|&(_, r)| r == row) {
             self.ended.pop_back();
         }
+        Ok(())
     }
 
     /// Removes a version and its index entries (rollback of an insert, or collection).
@@ -282,7 +295,7 @@ impl Table {
         };
         for i in 0..self.indexes.len() {
             let key = self.key_of_data(i, self.arena.get(version.data))?;
-            self.indexes[i].entries.remove(&(key, row));
+            self.indexes[i].remove(key, row, version.end == TX_LIVE);
         }
         self.arena.free(version.data);
         self.slots[row as usize] = RowVersion::FREE;
@@ -303,8 +316,9 @@ impl Table {
             let old_key = self.key_of_data(i, self.arena.get(old.data))?;
             let new_key = self.key_of_data(i, data)?;
             if old_key != new_key {
-                self.indexes[i].entries.remove(&(old_key, row));
-                self.indexes[i].entries.insert((new_key, row));
+                let live = old.end == TX_LIVE;
+                self.indexes[i].remove(old_key, row, live);
+                self.indexes[i].insert(new_key, row, live);
             }
         }
         let new_ref = self.arena.alloc(data);
@@ -365,13 +379,12 @@ impl Table {
         limit: usize,
         out: &mut Vec<(KeyBytes, RowId)>,
     ) {
-        let entries = &self.indexes[index].entries;
         let start = match lower {
             Bound::Included(k) => Bound::Included((KeyBytes::from_slice(k), 0)),
             Bound::Excluded(k) => Bound::Excluded((KeyBytes::from_slice(k), RowId::MAX)),
             Bound::Unbounded => Bound::Unbounded,
         };
-        for entry in entries.range((start, Bound::Unbounded)) {
+        for entry in self.indexes[index].range(start, view) {
             let key = entry.0.as_slice();
             // An excluded lower bound is a prefix: keys that extend it sort after
             // `(prefix, RowId::MAX)` but are excluded too.
@@ -404,10 +417,9 @@ impl Table {
         prefix: &[u8],
         view: View,
     ) -> Option<RowId> {
-        let start = (KeyBytes::from_slice(prefix), 0);
+        let start = Bound::Included((KeyBytes::from_slice(prefix), 0));
         self.indexes[index]
-            .entries
-            .range(start..)
+            .range(start, view)
             .take_while(|(k, _)| k.starts_with(prefix))
             .find(|(_, row)| self.version(*row).is_some_and(|v| view.sees(v)))
             .map(|(_, row)| *row)
@@ -415,10 +427,9 @@ impl Table {
 
     /// Row ids visible in `view` whose key for `index` starts with `prefix`.
     pub(crate) fn index_prefix(&self, index: usize, prefix: &[u8], view: View) -> Vec<RowId> {
-        let start = (KeyBytes::from_slice(prefix), 0);
+        let start = Bound::Included((KeyBytes::from_slice(prefix), 0));
         self.indexes[index]
-            .entries
-            .range(start..)
+            .range(start, view)
             .take_while(|(k, _)| k.starts_with(prefix))
             .filter(|(_, row)| self.version(*row).is_some_and(|v| view.sees(v)))
             .map(|(_, row)| *row)
@@ -477,7 +488,7 @@ impl Table {
                     for (slot, v) in self.slots.iter().enumerate() {
                         if !v.is_free() {
                             let key = self.key_of_data(position, self.arena.get(v.data))?;
-                            index.entries.insert((key, slot as RowId));
+                            index.insert(key, slot as RowId, v.end == TX_LIVE);
                         }
                     }
                     indexes.push(index);
@@ -491,7 +502,7 @@ impl Table {
     /// The first duplicate key among current rows of a unique index, if any.
     pub(crate) fn first_duplicate(&self, index: usize) -> Option<RowId> {
         let mut previous: Option<&KeyBytes> = None;
-        for (key, row) in &self.indexes[index].entries {
+        for (key, row) in self.indexes[index].live() {
             if self.version(*row).is_none_or(|v| v.end != TX_LIVE) {
                 continue;
             }
@@ -566,7 +577,7 @@ impl Table {
     pub(crate) fn memory_bytes(&self) -> usize {
         let slot = std::mem::size_of::<RowVersion>();
         let entry = std::mem::size_of::<(KeyBytes, RowId)>();
-        let index_entries: usize = self.indexes.iter().map(|i| i.entries.len()).sum();
+        let index_entries: usize = self.indexes.iter().map(Index::len).sum();
         self.slots.capacity() * slot + self.arena.memory_bytes() + index_entries * entry
     }
 }

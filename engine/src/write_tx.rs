@@ -649,7 +649,7 @@ impl Drop for WriteTx<'_> {
 fn apply_undo(state: &mut DbState, undo: Undo) -> Result<()> {
     match undo {
         Undo::Inserted { table, row } => state.table_mut(table)?.remove_version(row)?,
-        Undo::Ended { table, row } => state.table_mut(table)?.unend_version(row),
+        Undo::Ended { table, row } => state.table_mut(table)?.unend_version(row)?,
         Undo::AutoInc { table, previous } => state.table_mut(table)?.next_auto_inc = previous,
         Undo::CreatedTable {
             table,
