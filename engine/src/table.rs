@@ -175,16 +175,7 @@ impl Table {
             }
             None => self.take_free_slot(),
         };
-        for (index, key) in self.indexes.iter_mut().zip(keys) {
-            index.insert(key, row, true);
-        }
-        let data = self.arena.alloc(data);
-        self.slots[row as usize] = RowVersion {
-            data,
-            begin,
-            end: TX_LIVE,
-        };
-        self.live_rows += 1;
+        self.place(row, data, keys, begin);
         Ok(row)
     }
 
@@ -196,6 +187,12 @@ impl Table {
         begin: TxId,
     ) -> RowId {
         let row = self.take_free_slot();
+        self.place(row, data, keys, begin);
+        row
+    }
+
+    /// Fills the free slot `row` with a current version and indexes it.
+    fn place(&mut self, row: RowId, data: &[u8], keys: Vec<KeyBytes>, begin: TxId) {
         for (index, key) in self.indexes.iter_mut().zip(keys) {
             index.insert(key, row, true);
         }
@@ -206,7 +203,6 @@ impl Table {
             end: TX_LIVE,
         };
         self.live_rows += 1;
-        row
     }
 
     fn take_free_slot(&mut self) -> RowId {
