@@ -1,0 +1,34 @@
+//! cosmictron-sdk-macros: the `#[table]` and `#[reducer]` attributes of the module SDK.
+//!
+//! Use them through `cosmictron-sdk`, which re-exports them and documents the syntax; the
+//! generated code names only `::cosmictron_sdk::…` paths.
+//!
+//! How a module describes itself without linker tricks: every `#[table]` and `#[reducer]` emits
+//! one exported function named `__cosmictron_register_<kind>_<name>` that adds its definition to
+//! the SDK's registry. The host calls every such export (sorted by name) after instantiating a
+//! module, then `__cosmictron_describe` to read the whole definition.
+//!
+//! Layout:
+//! - `table.rs`   `#[table]` and its field attributes → a `Table` impl, a typed accessor trait
+//! - `reducer.rs` `#[reducer]` → an argument struct, an invoker and a registration export
+
+use proc_macro::TokenStream;
+
+mod reducer;
+mod table;
+
+/// Declares a table; see `cosmictron_sdk::table` for the syntax.
+#[proc_macro_attribute]
+pub fn table(attr: TokenStream, item: TokenStream) -> TokenStream {
+    table::expand(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Declares a reducer; see `cosmictron_sdk::reducer` for the syntax.
+#[proc_macro_attribute]
+pub fn reducer(attr: TokenStream, item: TokenStream) -> TokenStream {
+    reducer::expand(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}

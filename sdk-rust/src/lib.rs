@@ -1,0 +1,69 @@
+//! cosmictron-sdk: write Cosmictron modules — tables and reducers in Rust, built with
+//! `cargo build --target wasm32-unknown-unknown --release` and deployed to a Cosmictron host.
+//!
+//! ```ignore
+//! use cosmictron_sdk::{reducer, table, Error, ReducerContext};
+//!
+//! #[table(name = "items", public)]
+//! #[rls(read = "true")]
+//! pub struct Item {
+//!     #[primary_key] #[auto_inc] pub id: u64,
+//!     #[unique] pub name: String,
+//!     pub qty: i64,
+//! }
+//!
+//! #[reducer]
+//! pub fn add_item(ctx: &ReducerContext, name: String, qty: i64) -> Result<Item, Error> {
+//!     if qty < 0 {
+//!         return Err(Error::new("negative_quantity", "qty must be ≥ 0").with_status(422));
+//!     }
+//!     ctx.db.items().insert(Item { id: 0, name, qty })
+//! }
+//! ```
+//!
+//! - `#[table(name = "...", public, event)]` on a struct with named fields; field attributes
+//!   `#[primary_key]`, `#[auto_inc]`, `#[index]`, `#[unique]`, `#[pii]`; any number of
+//!   `#[rls(read = "...", write = "...")]` after it. Generates [`Table`] (and [`PrimaryKey`])
+//!   and a `<Struct>TableAccess` trait giving `ctx.db.<name>()` → [`TableHandle`] (insert,
+//!   find/update/delete by primary key, iter, count), plus a `<Struct>Indexes` trait with
+//!   `find_by_<column>` for `#[unique]` and `filter_by_<column>` for `#[index]` columns.
+//! - `#[reducer]` / `#[reducer(init)]` on `fn(ctx: &ReducerContext, args...) -> Result<T,
+//!   Error>`: arguments are any serde types, passed by name as a JSON object; `T` is any
+//!   serde type, returned to the caller. Any error rolls the call's transaction back.
+//!
+//! The host interface is documented in `docs/module-abi.md` (import namespace
+//! `cosmictron_v1`). Off wasm32 the SDK compiles, but every host call fails.
+//!
+//! Layout:
+//! - `error.rs`    [`Error`]: code, message, details, HTTP status
+//! - `column.rs`   [`Column`]: Rust field types ↔ engine values
+//! - `table.rs`    [`Table`], [`PrimaryKey`], [`Db`], [`TableHandle`]
+//! - `context.rs`  [`ReducerContext`]
+//! - `registry.rs` the registry and the `__cosmictron_describe` / `__cosmictron_call` exports
+//! - `sys.rs`      the raw `cosmictron_v1` imports
+
+mod column;
+mod context;
+mod error;
+mod registry;
+mod sys;
+mod table;
+
+pub use column::Column;
+pub use context::ReducerContext;
+pub use cosmictron_sdk_macros::{reducer, table};
+pub use cosmictron_types::{Identity, TableDef, Timestamp, Value};
+pub use error::Error;
+pub use registry::ABI_VERSION;
+pub use sys::LogLevel;
+pub use table::{Db, PrimaryKey, Table, TableHandle};
+
+/// What the generated code uses; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::registry::{
+        ReducerInfo, bad_row, decode_args, encode_result, register_reducer, register_table,
+    };
+    pub use cosmictron_types::ColumnDef;
+    pub use serde;
+}

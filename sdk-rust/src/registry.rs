@@ -1,0 +1,163 @@
+//! The module's registry of tables and reducers, and the two exports the host calls:
+//! `__cosmictron_describe` and `__cosmictron_call`.
+
+use std::cell::RefCell;
+
+use cosmictron_types::{Identity, TableDef, Timestamp};
+use serde::Serialize;
+
+use crate::context::ReducerContext;
+use crate::error::Error;
+use crate::sys::{self, LogLevel};
+use crate::table::Table;
+
+/// The version of the module ABI this SDK speaks (the `cosmictron_v1` import namespace).
+pub const ABI_VERSION: u32 = 1;
+
+/// A reducer as `#[reducer]` registers it.
+#[derive(Debug, Clone, Copy)]
+pub struct ReducerInfo {
+    pub name: &'static str,
+    pub args: &'static [&'static str],
+    pub lifecycle: Option<&'static str>,
+    pub invoke: fn(&ReducerContext, &[u8]) -> Result<Vec<u8>, Error>,
+}
+
+#[derive(Default)]
+struct Registry {
+    tables: Vec<TableDef>,
+    reducers: Vec<ReducerInfo>,
+    panic_hook: bool,
+}
+
+thread_local! {
+    // wasm32 modules are single-threaded: the registry is filled by the registration exports
+    // right after instantiation and only read afterwards.
+    static REGISTRY: RefCell<Registry> = RefCell::new(Registry::default());
+}
+
+fn install_panic_hook(registry: &mut Registry) {
+    if !registry.panic_hook {
+        registry.panic_hook = true;
+        std::panic::set_hook(Box::new(|info| {
+            sys::log(LogLevel::Error, &info.to_string())
+        }));
+    }
+}
+
+pub fn register_table<T: Table>() {
+    REGISTRY.with_borrow_mut(|r| {
+        install_panic_hook(r);
+        r.tables.push(T::table_def());
+    });
+}
+
+pub fn register_reducer(info: ReducerInfo) {
+    REGISTRY.with_borrow_mut(|r| {
+        install_panic_hook(r);
+        r.reducers.push(info);
+    });
+}
+
+#[derive(Serialize)]
+struct ReducerDescription {
+    name: &'static str,
+    args: &'static [&'static str],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lifecycle: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct ModuleDescription<'a> {
+    abi_version: u32,
+    tables: &'a [TableDef],
+    reducers: Vec<ReducerDescription>,
+}
+
+/// Hands the module's definition to the host as JSON. Returns 0.
+#[unsafe(no_mangle)]
+#[allow(unreachable_pub)] // exported to the host, not to Rust callers
+pub extern "C" fn __cosmictron_describe() -> u32 {
+    let json = REGISTRY.with_borrow(|r| {
+        serde_json::to_vec(&ModuleDescription {
+            abi_version: ABI_VERSION,
+            tables: &r.tables,
+            reducers: r
+                .reducers
+                .iter()
+                .map(|i| ReducerDescription {
+                    name: i.name,
+                    args: i.args,
+                    lifecycle: i.lifecycle,
+                })
+                .collect(),
+        })
+    });
+    match json {
+        Ok(bytes) => {
+            sys::set_result(&bytes);
+            0
+        }
+        Err(_) => 2,
+    }
+}
+
+/// The header the host puts before the JSON arguments: sender (32 bytes), timestamp (i64 LE).
+const CALL_HEADER_BYTES: usize = 40;
+
+/// Runs reducer number `id` (its position in the description) with the input in the host's
+/// buffer. Returns 0 (the result is the return value as JSON), 1 (the result is an [`Error`])
+/// or 2 (bad call: unknown reducer or a short header; the result is an [`Error`]).
+#[unsafe(no_mangle)]
+#[allow(unreachable_pub)] // exported to the host, not to Rust callers
+pub extern "C" fn __cosmictron_call(id: u32) -> u32 {
+    let input = sys::take_buffer();
+    let reducer = REGISTRY.with_borrow(|r| r.reducers.get(id as usize).copied());
+    let (Some(reducer), Some((header, args))) =
+        (reducer, input.split_at_checked(CALL_HEADER_BYTES))
+    else {
+        let e = Error::new(
+            "abi_violation",
+            format!("no reducer {id} or a short call header"),
+        );
+        sys::set_result(&serde_json::to_vec(&e).unwrap_or_default());
+        return 2;
+    };
+    let mut sender = [0u8; 32];
+    sender.copy_from_slice(&header[..32]);
+    let mut micros = [0u8; 8];
+    micros.copy_from_slice(&header[32..]);
+    let ctx = ReducerContext::new(Identity(sender), Timestamp(i64::from_le_bytes(micros)));
+    match (reducer.invoke)(&ctx, args) {
+        Ok(bytes) => {
+            sys::set_result(&bytes);
+            0
+        }
+        Err(e) => {
+            sys::set_result(&serde_json::to_vec(&e).unwrap_or_default());
+            1
+        }
+    }
+}
+
+/// Decodes a reducer's arguments (a JSON object, by name).
+pub fn decode_args<A: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<A, Error> {
+    let bytes = if bytes.is_empty() { b"{}" } else { bytes };
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::new("invalid_arguments", format!("reducer arguments: {e}")))
+}
+
+/// Encodes a reducer's return value as JSON.
+pub fn encode_result<R: Serialize>(value: &R) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(value)
+        .map_err(|e| Error::new("invalid_result", format!("reducer result: {e}")).with_status(500))
+}
+
+/// A row the host returned that does not fit the struct (the schema changed underneath).
+pub fn bad_row(table: &str) -> Error {
+    Error::new(
+        "type_mismatch",
+        format!("a row of `{table}` does not match the table struct"),
+    )
+    .with_status(500)
+}

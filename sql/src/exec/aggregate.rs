@@ -1,0 +1,190 @@
+//! Grouping and aggregate functions with SQLite's results: SUM of integers stays an integer
+//! (becoming real only on overflow), AVG and TOTAL are real, aggregates over no rows are NULL
+//! (COUNT and TOTAL: 0), and groups come out in group-key order.
+
+use std::collections::{HashMap, HashSet};
+
+use cosmictron_types::Value;
+
+use super::{ExecCtx, Row};
+use crate::error::Result;
+use crate::expr::value_ops::{KeyValue, Num, key_of, row_key, sort_cmp, to_num, to_text};
+use crate::expr::{Expr, eval};
+use crate::plan::{AggCall, AggFunc};
+
+#[derive(Default)]
+struct Acc {
+    count: i64,
+    int_sum: i64,
+    float_sum: f64,
+    /// A real was summed, or the integer sum overflowed.
+    is_float: bool,
+    best: Option<Value>,
+    text: Option<String>,
+    last: Option<Value>,
+    seen: Option<HashSet<KeyValue>>,
+}
+
+impl Acc {
+    fn add(&mut self, call: &AggCall, v: Value) {
+        if call.func == AggFunc::AnyValue {
+            self.last = Some(v);
+            return;
+        }
+        if v.is_null() {
+            return;
+        }
+        if call.distinct
+            && !self
+                .seen
+                .get_or_insert_with(HashSet::new)
+                .insert(key_of(&v))
+        {
+            return;
+        }
+        self.count += 1;
+        match call.func {
+            AggFunc::Sum | AggFunc::Total | AggFunc::Avg => match to_num(&v) {
+                Some(Num::Int(i)) if !self.is_float => match self.int_sum.checked_add(i) {
+                    Some(s) => self.int_sum = s,
+                    None => {
+                        self.is_float = true;
+                        self.float_sum = self.int_sum as f64 + i as f64;
+                    }
+                },
+                Some(n) => {
+                    if !self.is_float {
+                        self.is_float = true;
+                        self.float_sum = self.int_sum as f64;
+                    }
+                    self.float_sum += n.as_f64();
+                }
+                None => {}
+            },
+            AggFunc::Min | AggFunc::Max => {
+                let better = match &self.best {
+                    None => true,
+                    Some(b) => {
+                        let o = sort_cmp(&v, b);
+                        if call.func == AggFunc::Min {
+                            o.is_lt()
+                        } else {
+                            o.is_gt()
+                        }
+                    }
+                };
+                if better {
+                    self.best = Some(v);
+                }
+            }
+            AggFunc::GroupConcat => {
+                let t = to_text(&v).unwrap_or_default();
+                match &mut self.text {
+                    None => self.text = Some(t),
+                    Some(s) => {
+                        s.push_str(call.separator.as_deref().unwrap_or(","));
+                        s.push_str(&t);
+                    }
+                }
+            }
+            AggFunc::CountStar | AggFunc::Count | AggFunc::AnyValue => {}
+        }
+    }
+
+    fn sum(&self) -> f64 {
+        if self.is_float {
+            self.float_sum
+        } else {
+            self.int_sum as f64
+        }
+    }
+
+    fn finish(self, call: &AggCall) -> Value {
+        match call.func {
+            AggFunc::CountStar | AggFunc::Count => Value::I64(self.count),
+            AggFunc::Sum if self.count == 0 => Value::Null,
+            AggFunc::Sum if self.is_float => Value::F64(self.float_sum),
+            AggFunc::Sum => Value::I64(self.int_sum),
+            AggFunc::Total => Value::F64(self.sum()),
+            AggFunc::Avg if self.count == 0 => Value::Null,
+            AggFunc::Avg => Value::F64(self.sum() / self.count as f64),
+            AggFunc::Min | AggFunc::Max => self.best.unwrap_or(Value::Null),
+            AggFunc::GroupConcat => self.text.map_or(Value::Null, Value::String),
+            AggFunc::AnyValue => self.last.unwrap_or(Value::Null),
+        }
+    }
+}
+
+struct Group {
+    values: Row,
+    accs: Vec<Acc>,
+}
+
+pub(super) fn aggregate(
+    rows: Vec<Row>,
+    group_by: &[Expr],
+    aggs: &[AggCall],
+    ctx: &ExecCtx<'_>,
+) -> Result<Vec<Row>> {
+    let mut index: HashMap<Vec<KeyValue>, usize> = HashMap::new();
+    let mut groups: Vec<Group> = Vec::new();
+    let new_group = |values: Row| Group {
+        values,
+        accs: aggs.iter().map(|_| Acc::default()).collect(),
+    };
+    if group_by.is_empty() {
+        groups.push(new_group(Vec::new()));
+    }
+    for row in &rows {
+        ctx.tick(1)?;
+        let g = if group_by.is_empty() {
+            0
+        } else {
+            let values = group_by
+                .iter()
+                .map(|e| eval(e, row, ctx))
+                .collect::<Result<Row>>()?;
+            let k = row_key(&values);
+            match index.get(&k) {
+                Some(&g) => g,
+                None => {
+                    groups.push(new_group(values));
+                    ctx.check_rows(groups.len())?;
+                    index.insert(k, groups.len() - 1);
+                    groups.len() - 1
+                }
+            }
+        };
+        let group = &mut groups[g];
+        for (call, acc) in aggs.iter().zip(&mut group.accs) {
+            match (&call.func, &call.arg) {
+                (AggFunc::CountStar, _) => acc.count += 1,
+                (_, Some(arg)) => acc.add(call, eval(arg, row, ctx)?),
+                (_, None) => {}
+            }
+        }
+    }
+    if !group_by.is_empty() {
+        groups.sort_by(|a, b| {
+            a.values
+                .iter()
+                .zip(&b.values)
+                .map(|(x, y)| sort_cmp(x, y))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+    }
+    Ok(groups
+        .into_iter()
+        .map(|g| {
+            let mut row = g.values;
+            row.extend(
+                g.accs
+                    .into_iter()
+                    .zip(aggs)
+                    .map(|(acc, call)| acc.finish(call)),
+            );
+            row
+        })
+        .collect())
+}

@@ -1,0 +1,147 @@
+//! Joins: a hash join on the equality keys (built on the right input), or a nested loop when
+//! there are none; a residual predicate on the joined row; NULL padding for LEFT joins.
+
+use std::collections::{HashMap, HashSet};
+
+use cosmictron_types::Value;
+
+use super::{ExecCtx, Row, execute, scan};
+use crate::error::Result;
+use crate::expr::value_ops::{KeyValue, key_of};
+use crate::expr::{Expr, eval, eval_predicate};
+use crate::plan::{JoinKind, Plan};
+
+pub(super) struct JoinSpec<'p> {
+    pub(super) left: &'p Plan,
+    pub(super) right: &'p Plan,
+    pub(super) kind: JoinKind,
+    pub(super) left_keys: &'p [Expr],
+    pub(super) right_keys: &'p [Expr],
+    pub(super) residual: Option<&'p Expr>,
+    pub(super) right_width: usize,
+    pub(super) lookup: Option<(usize, usize)>,
+}
+
+/// Left inputs up to this many rows fetch the right rows by index lookups instead of a scan.
+const LOOKUP_LEFT_ROWS_MAX: usize = 8192;
+
+/// The right rows whose index key matches some left row's key `k`, through the read policy
+/// and the scan's filters; `None` when a key cannot be used for a lookup (scan instead).
+fn lookup_right(spec: &JoinSpec<'_>, left: &[Row], ctx: &ExecCtx<'_>) -> Result<Option<Vec<Row>>> {
+    let (Some((k, index)), Plan::Scan(scan)) = (spec.lookup, spec.right) else {
+        return Ok(None);
+    };
+    if left.len() > LOOKUP_LEFT_ROWS_MAX {
+        return Ok(None);
+    }
+    scan::check_visible(scan, ctx)?;
+    let Some(idx) = scan.schema.indexes.get(index) else {
+        return Ok(None);
+    };
+    let Some(ty) = idx
+        .columns
+        .first()
+        .and_then(|&c| scan.schema.columns().get(c))
+        .map(|c| c.ty.scalar)
+    else {
+        return Ok(None);
+    };
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for l in left {
+        let v = eval(&spec.left_keys[k], l, ctx)?;
+        if !seen.insert(key_of(&v)) {
+            continue;
+        }
+        let v = match scan::eq_key(v, ty) {
+            scan::Key::Exact(v) => v,
+            scan::Key::Never => continue,
+            scan::Key::Unknown => return Ok(None),
+        };
+        ctx.tick(1)?;
+        for row in ctx.snapshot.find(scan.schema.name(), &idx.name, &[v])? {
+            if scan::keep(scan, &row, ctx)? {
+                out.push(row);
+            }
+        }
+        ctx.check_rows(out.len())?;
+    }
+    Ok(Some(out))
+}
+
+/// The hash key of a row, or `None` when a key is NULL (NULL never joins).
+fn key(exprs: &[Expr], row: &[Value], ctx: &ExecCtx<'_>) -> Result<Option<Vec<KeyValue>>> {
+    let mut out = Vec::with_capacity(exprs.len());
+    for e in exprs {
+        let v = eval(e, row, ctx)?;
+        if v.is_null() {
+            return Ok(None);
+        }
+        out.push(key_of(&v));
+    }
+    Ok(Some(out))
+}
+
+pub(super) fn join(spec: JoinSpec<'_>, ctx: &ExecCtx<'_>) -> Result<Vec<Row>> {
+    let left = execute(spec.left, ctx)?;
+    if left.is_empty() {
+        return Ok(Vec::new());
+    }
+    let right = match lookup_right(&spec, &left, ctx)? {
+        Some(rows) => rows,
+        None => execute(spec.right, ctx)?,
+    };
+    let mut out = Vec::new();
+    let emit = |l: &Row, r: &Row, out: &mut Vec<Row>| -> Result<bool> {
+        ctx.tick(1)?;
+        let mut row = Vec::with_capacity(l.len() + r.len());
+        row.extend_from_slice(l);
+        row.extend_from_slice(r);
+        if let Some(p) = spec.residual
+            && !eval_predicate(p, &row, ctx)?
+        {
+            return Ok(false);
+        }
+        out.push(row);
+        ctx.check_rows(out.len())?;
+        Ok(true)
+    };
+    let pad = |l: &Row| {
+        let mut row = l.clone();
+        row.extend(std::iter::repeat_n(Value::Null, spec.right_width));
+        row
+    };
+    if spec.left_keys.is_empty() {
+        for l in &left {
+            let mut matched = false;
+            for r in &right {
+                matched |= emit(l, r, &mut out)?;
+            }
+            if !matched && spec.kind == JoinKind::Left {
+                out.push(pad(l));
+            }
+        }
+        return Ok(out);
+    }
+    let mut table: HashMap<Vec<KeyValue>, Vec<usize>> = HashMap::with_capacity(right.len());
+    for (i, r) in right.iter().enumerate() {
+        ctx.tick(1)?;
+        if let Some(k) = key(spec.right_keys, r, ctx)? {
+            table.entry(k).or_default().push(i);
+        }
+    }
+    for l in &left {
+        let mut matched = false;
+        if let Some(k) = key(spec.left_keys, l, ctx)?
+            && let Some(hits) = table.get(&k)
+        {
+            for &i in hits {
+                matched |= emit(l, &right[i], &mut out)?;
+            }
+        }
+        if !matched && spec.kind == JoinKind::Left {
+            out.push(pad(l));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,303 @@
+//! Execution: runs a [`Plan`] against one snapshot, operator by operator, each producing its
+//! rows in full (queries here are bounded by [`SqlConfig`]'s row and time limits, and the
+//! engine's reads copy rows out anyway).
+//!
+//! [`ExecCtx`] carries what every operator needs: the snapshot, parameters, the caller (for
+//! `$identity` and the RLS bypass), subquery plans with their results, the rows of enclosing
+//! queries for correlated subqueries, and the deadline, checked every [`TICK_CHECK`] rows.
+
+mod aggregate;
+mod join;
+mod ops;
+mod scan;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cosmictron_engine::Snapshot;
+use cosmictron_types::Value;
+
+use crate::config::{Caller, SqlConfig};
+use crate::error::{Result, SqlError};
+use crate::expr::value_ops::{KeyValue, row_key};
+use crate::expr::{Env, eval, eval_predicate};
+use crate::plan::{Plan, SubqueryPlan};
+
+pub(crate) type Row = Vec<Value>;
+
+/// A correlated subquery and the key of the enclosing row it ran for.
+type MemoKey = (usize, Vec<KeyValue>);
+
+/// Rows processed between deadline checks.
+const TICK_CHECK: u64 = 1024;
+/// Correlated subquery results remembered per query (by subquery and enclosing row).
+const MEMO_ENTRIES_MAX: usize = 16_384;
+
+pub(crate) struct ExecCtx<'a> {
+    pub(crate) snapshot: &'a Snapshot,
+    params: &'a [Value],
+    pub(crate) caller: &'a Caller,
+    subqueries: &'a [SubqueryPlan],
+    /// Results of uncorrelated subqueries (run once per query).
+    once: RefCell<HashMap<usize, Arc<Vec<Row>>>>,
+    /// Results of correlated subqueries by enclosing row.
+    memo: RefCell<HashMap<MemoKey, Arc<Vec<Row>>>>,
+    /// Rows of the enclosing queries, innermost last.
+    outer: RefCell<Vec<Row>>,
+    started: Instant,
+    time_max: Duration,
+    ticks: Cell<u64>,
+    pub(crate) intermediate_rows_max: usize,
+}
+
+impl std::fmt::Debug for ExecCtx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecCtx")
+            .field("tx", &self.snapshot.tx_id())
+            .finish()
+    }
+}
+
+impl<'a> ExecCtx<'a> {
+    pub(crate) fn new(
+        snapshot: &'a Snapshot,
+        params: &'a [Value],
+        caller: &'a Caller,
+        subqueries: &'a [SubqueryPlan],
+        config: &SqlConfig,
+    ) -> ExecCtx<'a> {
+        ExecCtx {
+            snapshot,
+            params,
+            caller,
+            subqueries,
+            once: RefCell::new(HashMap::new()),
+            memo: RefCell::new(HashMap::new()),
+            outer: RefCell::new(Vec::new()),
+            started: Instant::now(),
+            time_max: config.time_max,
+            ticks: Cell::new(0),
+            intermediate_rows_max: config.intermediate_rows_max,
+        }
+    }
+
+    /// Counts `n` rows of work; every so often checks the time limit.
+    pub(crate) fn tick(&self, n: u64) -> Result<()> {
+        let before = self.ticks.get();
+        let after = before + n;
+        self.ticks.set(after);
+        if after / TICK_CHECK != before / TICK_CHECK && self.started.elapsed() > self.time_max {
+            return Err(SqlError::LimitExceeded(format!(
+                "the query ran longer than {} ms",
+                self.time_max.as_millis()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Fails when an intermediate result grows past the configured bound.
+    pub(crate) fn check_rows(&self, n: usize) -> Result<()> {
+        if n > self.intermediate_rows_max {
+            return Err(SqlError::LimitExceeded(format!(
+                "an intermediate result has more than {} rows",
+                self.intermediate_rows_max
+            )));
+        }
+        Ok(())
+    }
+
+    /// Evaluates a row-independent expression (keys, bounds, LIMIT).
+    pub(crate) fn constant(&self, e: &crate::expr::Expr) -> Result<Value> {
+        eval(e, &[], self)
+    }
+}
+
+impl Env for ExecCtx<'_> {
+    fn param_ref(&self, index: usize) -> Option<&Value> {
+        self.params.get(index)
+    }
+
+    fn param(&self, index: usize) -> Result<Value> {
+        self.params.get(index).cloned().ok_or_else(|| {
+            SqlError::Parameter(format!(
+                "the query uses ${} but {} parameter(s) were given",
+                index + 1,
+                self.params.len()
+            ))
+        })
+    }
+
+    fn identity(&self) -> Value {
+        self.caller.identity.map_or(Value::Null, Value::Identity)
+    }
+
+    fn outer(&self, depth: usize, index: usize) -> Result<Value> {
+        let outer = self.outer.borrow();
+        outer
+            .len()
+            .checked_sub(depth + 1)
+            .and_then(|i| outer.get(i))
+            .and_then(|row| row.get(index))
+            .cloned()
+            .ok_or_else(|| SqlError::type_err("internal: enclosing row not available"))
+    }
+
+    fn subquery(&self, id: usize, row: &[Value]) -> Result<Arc<Vec<Row>>> {
+        let sub = self
+            .subqueries
+            .get(id)
+            .ok_or_else(|| SqlError::type_err("internal: unknown subquery"))?;
+        if !sub.correlated {
+            if let Some(rows) = self.once.borrow().get(&id) {
+                return Ok(rows.clone());
+            }
+            let rows = Arc::new(execute(&sub.plan, self)?);
+            self.once.borrow_mut().insert(id, rows.clone());
+            return Ok(rows);
+        }
+        let key = (id, row_key(row));
+        if let Some(rows) = self.memo.borrow().get(&key) {
+            return Ok(rows.clone());
+        }
+        self.outer.borrow_mut().push(row.to_vec());
+        let result = execute(&sub.plan, self);
+        self.outer.borrow_mut().pop();
+        let rows = Arc::new(result?);
+        let mut memo = self.memo.borrow_mut();
+        if memo.len() >= MEMO_ENTRIES_MAX {
+            memo.clear();
+        }
+        memo.insert(key, rows.clone());
+        Ok(rows)
+    }
+}
+
+/// Runs `plan`, stopping a table scan early once `max` rows are certain to be enough: LIMIT
+/// push-down through projections straight onto a scan (the only operators that keep one output
+/// row per input row).
+fn execute_at_most(plan: &Plan, ctx: &ExecCtx<'_>, max: Option<usize>) -> Result<Vec<Row>> {
+    let Some(max) = max else {
+        return execute(plan, ctx);
+    };
+    match plan {
+        Plan::Scan(scan) => scan::scan(scan, ctx, Some(max)),
+        Plan::Project { input, exprs } if matches!(**input, Plan::Scan(_)) => {
+            let rows = execute_at_most(input, ctx, Some(max))?;
+            rows.iter()
+                .map(|row| exprs.iter().map(|e| eval(e, row, ctx)).collect())
+                .collect()
+        }
+        Plan::Truncate { input, width } => {
+            let mut rows = execute_at_most(input, ctx, Some(max))?;
+            for r in &mut rows {
+                r.truncate(*width);
+            }
+            Ok(rows)
+        }
+        other => execute(other, ctx),
+    }
+}
+
+/// Runs `plan` and returns its rows.
+pub(crate) fn execute(plan: &Plan, ctx: &ExecCtx<'_>) -> Result<Vec<Row>> {
+    match plan {
+        Plan::Unit => Ok(vec![Vec::new()]),
+        Plan::Scan(scan) => scan::scan(scan, ctx, None),
+        Plan::Filter { input, predicate } => {
+            let rows = execute(input, ctx)?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                ctx.tick(1)?;
+                if eval_predicate(predicate, &row, ctx)? {
+                    out.push(row);
+                }
+            }
+            Ok(out)
+        }
+        Plan::Project { input, exprs } => {
+            let rows = execute(input, ctx)?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                ctx.tick(1)?;
+                out.push(
+                    exprs
+                        .iter()
+                        .map(|e| eval(e, &row, ctx))
+                        .collect::<Result<Row>>()?,
+                );
+            }
+            Ok(out)
+        }
+        Plan::Join {
+            left,
+            right,
+            kind,
+            left_keys,
+            right_keys,
+            residual,
+            right_width,
+            lookup,
+        } => join::join(
+            join::JoinSpec {
+                left,
+                right,
+                kind: *kind,
+                left_keys,
+                right_keys,
+                residual: residual.as_ref(),
+                right_width: *right_width,
+                lookup: *lookup,
+            },
+            ctx,
+        ),
+        Plan::Aggregate {
+            input,
+            group_by,
+            aggs,
+        } => {
+            let rows = execute(input, ctx)?;
+            aggregate::aggregate(rows, group_by, aggs, ctx)
+        }
+        Plan::Sort { input, keys } => {
+            let rows = execute(input, ctx)?;
+            Ok(ops::sort(rows, keys))
+        }
+        Plan::Distinct { input, columns } => {
+            let rows = execute(input, ctx)?;
+            Ok(ops::distinct(rows, *columns))
+        }
+        Plan::Limit {
+            input,
+            limit,
+            offset,
+        } => {
+            let (limit, offset) = ops::limit_bounds(limit.as_ref(), offset.as_ref(), ctx)?;
+            let rows = execute_at_most(input, ctx, limit.map(|l| l.saturating_add(offset)))?;
+            Ok(rows
+                .into_iter()
+                .skip(offset)
+                .take(limit.unwrap_or(usize::MAX))
+                .collect())
+        }
+        Plan::SetOp {
+            op,
+            all,
+            left,
+            right,
+        } => {
+            let l = execute(left, ctx)?;
+            let r = execute(right, ctx)?;
+            ctx.check_rows(l.len() + r.len())?;
+            Ok(ops::set_op(*op, *all, l, r))
+        }
+        Plan::Truncate { input, width } => {
+            let mut rows = execute(input, ctx)?;
+            for r in &mut rows {
+                r.truncate(*width);
+            }
+            Ok(rows)
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Bounds-checked access to a module's linear memory. Every pointer and length a module hands
+//! the host goes through here; anything out of bounds is an [`AbiViolation`] trap.
+
+use wasmtime::Caller;
+
+use crate::state::HostState;
+
+/// The trap payload of a module that broke the ABI.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct AbiViolation(pub(crate) String);
+
+pub(crate) fn violation(message: impl Into<String>) -> wasmtime::Error {
+    wasmtime::Error::new(AbiViolation(message.into()))
+}
+
+/// Copies `len` bytes at `ptr` out of the module's memory.
+pub(crate) fn read_bytes(
+    caller: &Caller<'_, HostState>,
+    ptr: u32,
+    len: u32,
+    what: &str,
+) -> wasmtime::Result<Vec<u8>> {
+    let memory = caller
+        .data()
+        .memory
+        .ok_or_else(|| violation("the module exports no memory"))?;
+    let data = memory.data(caller);
+    let start = ptr as usize;
+    let end = start
+        .checked_add(len as usize)
+        .ok_or_else(|| violation(format!("{what}: pointer {ptr} + length {len} overflows")))?;
+    data.get(start..end).map(<[u8]>::to_vec).ok_or_else(|| {
+        violation(format!(
+            "{what}: bytes {start}..{end} are outside the module's memory ({} bytes)",
+            data.len()
+        ))
+    })
+}
+
+/// Reads a UTF-8 string (a table name, a log line).
+pub(crate) fn read_str(
+    caller: &Caller<'_, HostState>,
+    ptr: u32,
+    len: u32,
+    what: &str,
+) -> wasmtime::Result<String> {
+    let bytes = read_bytes(caller, ptr, len, what)?;
+    String::from_utf8(bytes).map_err(|_| violation(format!("{what} is not valid UTF-8")))
+}
+
+/// Copies `bytes` into the module's memory at `ptr`.
+pub(crate) fn write_bytes(
+    caller: &mut Caller<'_, HostState>,
+    ptr: u32,
+    bytes: &[u8],
+    what: &str,
+) -> wasmtime::Result<()> {
+    let memory = caller
+        .data()
+        .memory
+        .ok_or_else(|| violation("the module exports no memory"))?;
+    let data = memory.data_mut(caller);
+    let start = ptr as usize;
+    let end = start
+        .checked_add(bytes.len())
+        .ok_or_else(|| violation(format!("{what}: pointer {ptr} + length overflows")))?;
+    let len = data.len();
+    let dst = data.get_mut(start..end).ok_or_else(|| {
+        violation(format!(
+            "{what}: bytes {start}..{end} are outside the module's memory ({len} bytes)"
+        ))
+    })?;
+    dst.copy_from_slice(bytes);
+    Ok(())
+}

@@ -1,0 +1,240 @@
+//! [`WasmHost`] (the wasmtime engine, the linker, the timeout clock) and [`LoadedModule`] (a
+//! validated, compiled module with its definition and a reusable instance).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use wasmtime::{Config, Engine, InstancePre, Linker, Memory, Store, TypedFunc};
+
+use crate::abi;
+use crate::config::HostConfig;
+use crate::def::ModuleDef;
+use crate::error::{HostError, Result};
+use crate::logs::{LogLine, ModuleLogs};
+use crate::state::HostState;
+use crate::validate::{self, CALL, DESCRIBE};
+
+/// Loads modules. One per process is enough; cheap to share behind an `Arc`.
+pub struct WasmHost {
+    engine: Engine,
+    linker: Arc<Linker<HostState>>,
+    config: HostConfig,
+}
+
+impl std::fmt::Debug for WasmHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmHost")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+fn runtime(e: impl std::fmt::Display) -> HostError {
+    HostError::Runtime(e.to_string())
+}
+
+/// Advances the engine's epoch every `tick` until the engine is gone: the clock of the
+/// per-call wall-time limit.
+fn start_clock(engine: &Engine, tick: Duration) -> Result<()> {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("cosmictron-wasm-clock".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(tick);
+            }
+        })
+        .map(drop)
+        .map_err(runtime)
+}
+
+impl WasmHost {
+    pub fn new(config: HostConfig) -> Result<WasmHost> {
+        let mut wasm = Config::new();
+        wasm.epoch_interruption(true)
+            .max_wasm_stack(config.wasm_stack_bytes_max);
+        let engine = Engine::new(&wasm).map_err(runtime)?;
+        let linker = Arc::new(abi::linker(&engine).map_err(runtime)?);
+        start_clock(&engine, config.epoch_tick)?;
+        Ok(WasmHost {
+            engine,
+            linker,
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &HostConfig {
+        &self.config
+    }
+
+    /// Compiles and validates a module, instantiates it and reads its definition.
+    pub fn load(&self, name: &str, bytes: &[u8]) -> Result<LoadedModule> {
+        if bytes.len() > self.config.module_bytes_max {
+            return Err(HostError::InvalidModule {
+                problems: vec![format!(
+                    "the module is {} bytes; the limit is {}",
+                    bytes.len(),
+                    self.config.module_bytes_max
+                )],
+            });
+        }
+        let module = wasmtime::Module::new(&self.engine, bytes)
+            .map_err(|e| HostError::Compile(format!("{e:#}")))?;
+        let problems = validate::problems(&module);
+        if !problems.is_empty() {
+            return Err(HostError::InvalidModule { problems });
+        }
+        let pre = self.linker.instantiate_pre(&module).map_err(runtime)?;
+        let mut loaded = LoadedModule {
+            name: name.to_owned(),
+            registrations: validate::registrations(&module),
+            pre,
+            def: ModuleDef {
+                abi_version: 0,
+                tables: Vec::new(),
+                reducers: Vec::new(),
+            },
+            idle: Mutex::new(None),
+            logs: Arc::new(ModuleLogs::new(self.config.module_log_lines_max)),
+            config: self.config.clone(),
+        };
+        let mut instance = loaded.instantiate()?;
+        loaded.def = describe(&mut instance, &loaded.config)?;
+        *loaded.idle.lock() = Some(instance);
+        Ok(loaded)
+    }
+}
+
+/// Calls `__cosmictron_describe` and checks what it says.
+fn describe(instance: &mut Instance, config: &HostConfig) -> Result<ModuleDef> {
+    instance.arm(config);
+    let status = instance
+        .describe
+        .call(&mut instance.store, ())
+        .map_err(|e| HostError::InvalidModule {
+            problems: vec![format!("`{DESCRIBE}` failed: {e}")],
+        })?;
+    let json = instance.store.data_mut().result.take().unwrap_or_default();
+    if status != 0 {
+        return Err(HostError::InvalidModule {
+            problems: vec![format!("`{DESCRIBE}` returned status {status}")],
+        });
+    }
+    let def: ModuleDef = serde_json::from_slice(&json).map_err(|e| HostError::InvalidModule {
+        problems: vec![format!(
+            "`{DESCRIBE}` answered with an invalid definition: {e}"
+        )],
+    })?;
+    let problems = def.problems();
+    if !problems.is_empty() {
+        return Err(HostError::InvalidModule { problems });
+    }
+    Ok(def)
+}
+
+/// Epoch ticks from now until a call has used up `reducer_timeout` (one extra tick because
+/// the clock may tick right after the deadline is set).
+fn deadline_ticks(config: &HostConfig) -> u64 {
+    let tick_ms = config.epoch_tick.as_millis().max(1);
+    let ticks = config.reducer_timeout.as_millis().div_ceil(tick_ms) + 1;
+    u64::try_from(ticks).unwrap_or(u64::MAX)
+}
+
+/// A live instance: its store and the exports the host calls.
+pub(crate) struct Instance {
+    pub(crate) store: Store<HostState>,
+    pub(crate) call: TypedFunc<u32, u32>,
+    describe: TypedFunc<(), u32>,
+}
+
+impl Instance {
+    /// Resets the per-call state and the deadline before entering the module.
+    pub(crate) fn arm(&mut self, config: &HostConfig) {
+        self.store.set_epoch_deadline(deadline_ticks(config));
+        let state = self.store.data_mut();
+        state.result = None;
+        state.last_error_log = None;
+        state.limiter.hit = false;
+    }
+}
+
+/// A validated module, ready to run reducers.
+pub struct LoadedModule {
+    name: String,
+    registrations: Vec<String>,
+    pre: InstancePre<HostState>,
+    def: ModuleDef,
+    /// The instance kept between calls; taken by a call, put back unless it trapped.
+    pub(crate) idle: Mutex<Option<Instance>>,
+    pub(crate) config: HostConfig,
+    logs: Arc<ModuleLogs>,
+}
+
+impl std::fmt::Debug for LoadedModule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedModule")
+            .field("name", &self.name)
+            .field("def", &self.def)
+            .finish()
+    }
+}
+
+impl LoadedModule {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The module's most recent log lines, oldest first.
+    pub fn logs(&self) -> Vec<LogLine> {
+        self.logs.lines()
+    }
+
+    /// The module's tables and reducers.
+    pub fn def(&self) -> &ModuleDef {
+        &self.def
+    }
+
+    /// A fresh instance: instantiated, its memory found, its registrations run.
+    pub(crate) fn instantiate(&self) -> Result<Instance> {
+        let state = HostState::new(
+            self.logs.clone(),
+            &self.name,
+            self.config.module_memory_bytes_max,
+            self.config.call_buffer_bytes_max,
+        );
+        let mut store = Store::new(self.pre.module().engine(), state);
+        store.limiter(|s| &mut s.limiter);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(deadline_ticks(&self.config));
+        let instance = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| crate::call::trap_error(e, store.data(), &self.config))?;
+        let memory: Memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or_else(|| HostError::AbiViolation("no `memory` export".into()))?;
+        store.data_mut().memory = Some(memory);
+        let call = instance
+            .get_typed_func::<u32, u32>(&mut store, CALL)
+            .map_err(runtime)?;
+        let describe = instance
+            .get_typed_func::<(), u32>(&mut store, DESCRIBE)
+            .map_err(runtime)?;
+        for name in &self.registrations {
+            let register = instance
+                .get_typed_func::<(), ()>(&mut store, name)
+                .map_err(runtime)?;
+            register
+                .call(&mut store, ())
+                .map_err(|e| crate::call::trap_error(e, store.data(), &self.config))?;
+        }
+        Ok(Instance {
+            store,
+            call,
+            describe,
+        })
+    }
+}

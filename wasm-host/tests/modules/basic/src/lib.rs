@@ -1,0 +1,192 @@
+//! A test module exercising the SDK: typed tables, return values, structured errors,
+//! constraint violations, and hostile behaviour (traps, endless loops, bad pointers, memory).
+
+use cosmictron_sdk::{Error, Identity, LogLevel, ReducerContext, reducer, table};
+
+#[table(name = "items", public)]
+#[rls(read = "true", write = "true")]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Item {
+    #[primary_key]
+    #[auto_inc]
+    pub id: u64,
+    #[unique]
+    pub name: String,
+    #[index]
+    pub qty: i64,
+    pub owner: Identity,
+    #[pii]
+    pub note: Option<String>,
+}
+
+#[table(name = "audit", event)]
+pub struct Audit {
+    pub message: String,
+}
+
+#[reducer(init)]
+pub fn init(ctx: &ReducerContext) -> Result<(), Error> {
+    ctx.db.audit().insert(Audit {
+        message: "initialised".into(),
+    })?;
+    Ok(())
+}
+
+#[reducer]
+pub fn add_item(ctx: &ReducerContext, name: String, qty: i64) -> Result<Item, Error> {
+    if qty < 0 {
+        return Err(Error::new("negative_quantity", "qty must not be negative").with_status(422));
+    }
+    ctx.db.items().insert(Item {
+        id: 0,
+        name,
+        qty,
+        owner: ctx.sender,
+        note: None,
+    })
+}
+
+#[reducer]
+pub fn set_qty(ctx: &ReducerContext, id: u64, qty: i64) -> Result<Option<Item>, Error> {
+    let Some(mut item) = ctx.db.items().find(&id)? else {
+        return Ok(None);
+    };
+    item.qty = qty;
+    ctx.db.items().update(item).map(Some)
+}
+
+#[reducer]
+pub fn remove_item(ctx: &ReducerContext, id: u64) -> Result<bool, Error> {
+    Ok(ctx.db.items().delete(&id)?.is_some())
+}
+
+#[reducer]
+pub fn total_qty(ctx: &ReducerContext) -> Result<(u64, i64), Error> {
+    let items = ctx.db.items();
+    Ok((items.count()?, items.iter()?.map(|i| i.qty).sum()))
+}
+
+/// Inserts, then fails with a structured error: nothing may be committed.
+#[reducer]
+pub fn add_then_fail(ctx: &ReducerContext, name: String) -> Result<(), Error> {
+    ctx.db.items().insert(Item {
+        id: 0,
+        name,
+        qty: 1,
+        owner: ctx.sender,
+        note: None,
+    })?;
+    Err(Error::new("out_of_stock", "no more items")
+        .with_status(409)
+        .with_details(serde_json::json!({ "retry": false })))
+}
+
+/// Inserts the same name twice: the unique violation propagates and rolls back both.
+#[reducer]
+pub fn add_twice(ctx: &ReducerContext, name: String) -> Result<(), Error> {
+    for _ in 0..2 {
+        ctx.db.items().insert(Item {
+            id: 0,
+            name: name.clone(),
+            qty: 1,
+            owner: ctx.sender,
+            note: None,
+        })?;
+    }
+    Ok(())
+}
+
+/// Inserts, then panics (a trap).
+#[reducer]
+pub fn add_then_trap(ctx: &ReducerContext, name: String) -> Result<(), Error> {
+    ctx.db.items().insert(Item {
+        id: 0,
+        name,
+        qty: 1,
+        owner: ctx.sender,
+        note: None,
+    })?;
+    panic!("deliberate trap after a write");
+}
+
+/// Never returns.
+#[reducer]
+pub fn spin(ctx: &ReducerContext) -> Result<(), Error> {
+    ctx.db.items().insert(Item {
+        id: 0,
+        name: "spinning".into(),
+        qty: 1,
+        owner: ctx.sender,
+        note: None,
+    })?;
+    loop {
+        std::hint::black_box(());
+    }
+}
+
+/// Allocates until the memory limit stops it.
+#[reducer]
+pub fn memory_bomb(_ctx: &ReducerContext) -> Result<u64, Error> {
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        hoard.push(vec![1u8; 16 << 20]);
+        std::hint::black_box(&hoard);
+    }
+}
+
+#[link(wasm_import_module = "cosmictron_v1")]
+unsafe extern "C" {
+    #[link_name = "table_insert"]
+    fn raw_table_insert(name: *const u8, name_len: u32, row: *const u8, row_len: u32) -> i32;
+}
+
+/// Hands the host a pointer far outside the module's memory.
+#[reducer]
+pub fn bad_pointer(_ctx: &ReducerContext, len: u32) -> Result<i32, Error> {
+    let name = "items";
+    // SAFETY: the host must bounds-check the row pointer; this call is meant to be refused.
+    Ok(unsafe {
+        raw_table_insert(
+            name.as_ptr(),
+            name.len() as u32,
+            0xFFFF_FF00 as *const u8,
+            len,
+        )
+    })
+}
+
+/// Recurses without bound (a stack overflow).
+#[reducer]
+pub fn recurse(ctx: &ReducerContext, depth: u64) -> Result<u64, Error> {
+    let below = recurse(ctx, std::hint::black_box(depth + 1))?;
+    Ok(std::hint::black_box(below + 1))
+}
+
+/// Looks an item up by its unique name.
+#[reducer]
+pub fn item_named(ctx: &ReducerContext, name: String) -> Result<Option<Item>, Error> {
+    ctx.db.items().find_by_name(&name)
+}
+
+/// The ids of the items with this quantity (through the `qty` index).
+#[reducer]
+pub fn ids_with_qty(ctx: &ReducerContext, qty: i64) -> Result<Vec<u64>, Error> {
+    let mut ids: Vec<u64> = ctx
+        .db
+        .items()
+        .filter_by_qty(&qty)?
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    ids.sort();
+    Ok(ids)
+}
+
+/// Logs `lines` lines.
+#[reducer]
+pub fn flood(ctx: &ReducerContext, lines: u32) -> Result<(), Error> {
+    for i in 0..lines {
+        ctx.log(LogLevel::Info, &format!("line {i}"));
+    }
+    Ok(())
+}
