@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use cosmictron_engine::{Database, Snapshot, TableId, TableSchema};
+use cosmictron_engine::{Database, Snapshot, TableSchema};
 use cosmictron_types::Value;
 use parking_lot::Mutex;
 
 use crate::config::{Caller, SqlConfig};
 use crate::error::{Result, SqlError};
-use crate::exec::{ExecCtx, execute};
+use crate::exec::{ExecCtx, execute_at_most};
 use crate::expr::value_ops::{Num, to_num};
 use crate::parse::{AsOf, parse};
 use crate::plan::{Catalog, QueryPlan, bind_statement, explain};
@@ -40,16 +40,20 @@ struct Cache {
     entries: usize,
 }
 
-/// Policy key: the database, the table, its policy texts.
-type PolicyKey = (String, TableId, Vec<String>);
+/// Compiled policies by schema object: the `Arc` kept here makes the address a stable key
+/// (a schema change is a new `Arc`, so it compiles again, against the new columns).
+type PolicyCache = HashMap<usize, (Arc<TableSchema>, Option<Arc<Policy>>)>;
+
+/// Compiled policies kept before the cache starts over.
+const POLICY_ENTRIES_MAX: usize = 4096;
 
 /// Runs read-only SQL against [`Database`]s. Share one per process (it is `Send + Sync`): it
 /// holds the prepared-statement cache and compiled read policies.
 pub struct SqlEngine {
     config: SqlConfig,
     cache: Mutex<Cache>,
-    /// Compiled read policies by (database, table id, policy text).
-    policies: Mutex<HashMap<PolicyKey, Option<Arc<Policy>>>>,
+    /// Compiled read policies, per table schema.
+    policies: Mutex<PolicyCache>,
 }
 
 impl std::fmt::Debug for SqlEngine {
@@ -99,7 +103,7 @@ impl Catalog for SnapshotCatalog<'_> {
     }
 
     fn policy(&self, schema: &Arc<TableSchema>) -> Result<Option<Arc<Policy>>> {
-        self.engine.policy(self.db_name, schema)
+        self.engine.policy(schema)
     }
 }
 
@@ -121,16 +125,20 @@ impl SqlEngine {
         self.cache.lock().entries
     }
 
-    fn policy(&self, db: &str, schema: &Arc<TableSchema>) -> Result<Option<Arc<Policy>>> {
+    fn policy(&self, schema: &Arc<TableSchema>) -> Result<Option<Arc<Policy>>> {
         if schema.def.read_policies.is_empty() {
             return Ok(None);
         }
-        let key = (db.to_owned(), schema.id, schema.def.read_policies.clone());
-        if let Some(p) = self.policies.lock().get(&key) {
+        let key = Arc::as_ptr(schema) as usize;
+        if let Some((_, p)) = self.policies.lock().get(&key) {
             return Ok(p.clone());
         }
         let compiled = rls::compile(schema)?.map(Arc::new);
-        self.policies.lock().insert(key, compiled.clone());
+        let mut cache = self.policies.lock();
+        if cache.len() >= POLICY_ENTRIES_MAX {
+            cache.clear();
+        }
+        cache.insert(key, (schema.clone(), compiled.clone()));
         Ok(compiled)
     }
 
@@ -265,7 +273,12 @@ impl SqlEngine {
             &prepared.plan.subqueries,
             &self.config,
         );
-        let rows = execute(&prepared.plan.root, &ctx)?;
+        // One row past the limit is enough to know it is exceeded (and stops a plain scan).
+        let rows = execute_at_most(
+            &prepared.plan.root,
+            &ctx,
+            Some(self.config.rows_max.saturating_add(1)),
+        )?;
         if rows.len() > self.config.rows_max {
             return Err(SqlError::LimitExceeded(format!(
                 "the result has more than {} rows; add a LIMIT or a narrower WHERE",

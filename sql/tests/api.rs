@@ -269,6 +269,14 @@ fn errors_have_stable_codes() {
             "type_error",
         ),
         ("WITH x AS (SELECT 1) SELECT * FROM x", "unsupported"),
+        (
+            "SELECT qty, (SELECT COUNT(*) FROM items i WHERE i.id = items.id) FROM items GROUP BY qty",
+            "no_such_column",
+        ),
+        (
+            "SELECT * FROM items RIGHT JOIN items b ON b.id = items.id",
+            "unsupported",
+        ),
     ];
     for (q, want) in cases {
         assert_eq!(code(&s, &db, q, &[], &owner), want, "{q}");
@@ -438,6 +446,16 @@ fn joins_and_aggregates_agree_with_hand_computed_answers() {
             Value::I64(members.iter().sum::<u64>() as i64),
         ]);
     }
+    assert_eq!(got, sorted(want));
+    // A correlated subquery in an aggregate query sees the group's key.
+    let got = sorted(rows(
+        &s,
+        &db,
+        "SELECT qty, COUNT(*), (SELECT COUNT(*) FROM items i WHERE i.qty < items.qty) FROM items GROUP BY qty",
+    ));
+    let want: Vec<Vec<Value>> = (0..5)
+        .map(|q| vec![Value::I32(q), Value::I64(4), Value::I64(4 * i64::from(q))])
+        .collect();
     assert_eq!(got, sorted(want));
     let n = rows(
         &s,

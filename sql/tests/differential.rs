@@ -172,6 +172,10 @@ fn query() -> impl Strategy<Value = (String, bool)> {
             false
         )),
         (pred(T1)).prop_map(|p| (format!("SELECT x FROM (SELECT a AS x FROM t1 WHERE {p}) AS d WHERE x > 0"), false)),
+        (pred(T1)).prop_map(|p| (
+            format!("SELECT a, COUNT(*), (SELECT COUNT(*) FROM t2 WHERE t2.x = t1.a) FROM t1 WHERE {p} GROUP BY a HAVING EXISTS (SELECT 1 FROM t2 WHERE t2.y <> t1.a)"),
+            false
+        )),
     ]
 }
 

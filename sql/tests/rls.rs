@@ -332,3 +332,43 @@ fn several_policies_are_permissive_and_bad_policies_fail_closed() {
         "invalid_policy"
     );
 }
+
+/// One `SqlEngine` serving two databases with the same name, table and policy text but a
+/// different column order: each must get a policy compiled for its own columns.
+#[test]
+fn policies_are_compiled_per_schema_not_per_name() {
+    let s = sql();
+    let make = |owner_first: bool| {
+        let e = engine();
+        let db = e.create_database("same").expect("db");
+        db.write(|tx| {
+            let def = if owner_first {
+                TableDef::new("t")
+                    .column("owner", ScalarType::Identity)
+                    .column("other", ScalarType::Identity)
+            } else {
+                TableDef::new("t")
+                    .column("other", ScalarType::Identity)
+                    .column("owner", ScalarType::Identity)
+            };
+            tx.create_table(def.read_policy("owner = $identity").public())?;
+            let (first, second) = if owner_first {
+                (ALICE, BOB)
+            } else {
+                (BOB, ALICE)
+            };
+            tx.insert("t", vec![Value::Identity(first), Value::Identity(second)])?;
+            Ok(())
+        })
+        .expect("setup");
+        (e, db)
+    };
+    let (_e1, db1) = make(true);
+    let (_e2, db2) = make(false);
+    for db in [&db1, &db2] {
+        let bob = run(&s, db, "SELECT COUNT(*) FROM t", &[], &Caller::user(BOB));
+        assert_eq!(bob.rows, vec![vec![Value::I64(0)]]);
+        let alice = run(&s, db, "SELECT COUNT(*) FROM t", &[], &alice());
+        assert_eq!(alice.rows, vec![vec![Value::I64(1)]]);
+    }
+}

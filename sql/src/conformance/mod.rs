@@ -118,7 +118,7 @@ fn format_value(v: &Value, ty: &DefaultColumnType) -> String {
                 Value::String(s) => parse_numeric_prefix(s).as_f64(),
                 other => to_num(other).map_or(0.0, |n| n.as_f64()),
             };
-            format!("{f:.3}")
+            fixed3(f)
         }
         _ => {
             let text = match v {
@@ -134,6 +134,25 @@ fn format_value(v: &Value, ty: &DefaultColumnType) -> String {
             }
         }
     }
+}
+
+/// `%.3f` as SQLite's own printf writes it: at most 16 significant digits, then zeros
+/// (`-9223372036854775808.0` prints as `-9223372036854776000.000`).
+fn fixed3(f: f64) -> String {
+    if !f.is_finite() || f.abs() < 1e13 {
+        return format!("{f:.3}");
+    }
+    let sci = format!("{:.15e}", f.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let int_len = usize::try_from(exp + 1).unwrap_or(0);
+    let mut all = digits;
+    while all.len() < int_len + 3 {
+        all.push('0');
+    }
+    let sign = if f < 0.0 { "-" } else { "" };
+    format!("{sign}{}.{}", &all[..int_len], &all[int_len..int_len + 3])
 }
 
 fn natural_type(v: &Value) -> DefaultColumnType {
@@ -343,4 +362,18 @@ pub fn run_slt_file(path: &Path, budget: Option<Duration>) -> Result<SltSummary,
     let script =
         std::fs::read_to_string(path).map_err(|e| SltError(format!("{}: {e}", path.display())))?;
     run_slt_script(&script, &path.display().to_string(), budget)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reals_print_like_sqlite() {
+        assert_eq!(fixed3(1.5), "1.500");
+        assert_eq!(fixed3(-0.0004), "-0.000");
+        assert_eq!(fixed3(-9223372036854775808.0), "-9223372036854776000.000");
+        assert_eq!(fixed3(-18446744073709551616.0), "-18446744073709550000.000");
+        assert_eq!(fixed3(12345678901234.5), "12345678901234.500");
+    }
 }

@@ -69,6 +69,13 @@ fn lookup_right(spec: &JoinSpec<'_>, left: &[Row], ctx: &ExecCtx<'_>) -> Result<
     Ok(Some(out))
 }
 
+/// A hash-join key: one value, or several.
+#[derive(PartialEq, Eq, Hash)]
+enum JoinKey {
+    One(KeyValue),
+    Many(Vec<KeyValue>),
+}
+
 /// The hash key of a row, or `None` when a key is NULL (NULL never joins).
 fn key(exprs: &[Expr], row: &[Value], ctx: &ExecCtx<'_>) -> Result<Option<Vec<KeyValue>>> {
     let mut out = Vec::with_capacity(exprs.len());
@@ -123,20 +130,33 @@ pub(super) fn join(spec: JoinSpec<'_>, ctx: &ExecCtx<'_>) -> Result<Vec<Row>> {
         }
         return Ok(out);
     }
-    let mut table: HashMap<Vec<KeyValue>, Vec<usize>> = HashMap::with_capacity(right.len());
-    for (i, r) in right.iter().enumerate() {
+    // Chained buckets: the map holds each key's first right row, `next` links the others, so
+    // building allocates nothing per row. A single key is hashed as itself, not as a Vec.
+    let single = spec.left_keys.len() == 1;
+    let key_of_row = |exprs: &[Expr], row: &[Value]| -> Result<Option<JoinKey>> {
+        if single {
+            let v = eval(&exprs[0], row, ctx)?;
+            return Ok((!v.is_null()).then(|| JoinKey::One(key_of(&v))));
+        }
+        Ok(key(exprs, row, ctx)?.map(JoinKey::Many))
+    };
+    let mut first: HashMap<JoinKey, usize> = HashMap::with_capacity(right.len());
+    let mut next: Vec<usize> = vec![usize::MAX; right.len()];
+    for (i, r) in right.iter().enumerate().rev() {
         ctx.tick(1)?;
-        if let Some(k) = key(spec.right_keys, r, ctx)? {
-            table.entry(k).or_default().push(i);
+        if let Some(k) = key_of_row(spec.right_keys, r)?
+            && let Some(prev) = first.insert(k, i)
+        {
+            next[i] = prev;
         }
     }
     for l in &left {
         let mut matched = false;
-        if let Some(k) = key(spec.left_keys, l, ctx)?
-            && let Some(hits) = table.get(&k)
-        {
-            for &i in hits {
-                matched |= emit(l, &right[i], &mut out)?;
+        if let Some(k) = key_of_row(spec.left_keys, l)? {
+            let mut at = first.get(&k).copied().unwrap_or(usize::MAX);
+            while let Some(r) = right.get(at) {
+                matched |= emit(l, r, &mut out)?;
+                at = next[at];
             }
         }
         if !matched && spec.kind == JoinKind::Left {

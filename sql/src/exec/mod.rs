@@ -177,7 +177,11 @@ impl Env for ExecCtx<'_> {
 /// Runs `plan`, stopping a table scan early once `max` rows are certain to be enough: LIMIT
 /// push-down through projections straight onto a scan (the only operators that keep one output
 /// row per input row).
-fn execute_at_most(plan: &Plan, ctx: &ExecCtx<'_>, max: Option<usize>) -> Result<Vec<Row>> {
+pub(crate) fn execute_at_most(
+    plan: &Plan,
+    ctx: &ExecCtx<'_>,
+    max: Option<usize>,
+) -> Result<Vec<Row>> {
     let Some(max) = max else {
         return execute(plan, ctx);
     };
@@ -274,7 +278,12 @@ pub(crate) fn execute(plan: &Plan, ctx: &ExecCtx<'_>) -> Result<Vec<Row>> {
             offset,
         } => {
             let (limit, offset) = ops::limit_bounds(limit.as_ref(), offset.as_ref(), ctx)?;
-            let rows = execute_at_most(input, ctx, limit.map(|l| l.saturating_add(offset)))?;
+            let wanted = limit.map(|l| l.saturating_add(offset));
+            let rows = match (&**input, wanted) {
+                // ORDER BY … LIMIT k: select the first k rows, sort only those.
+                (Plan::Sort { input, keys }, Some(k)) => ops::top_k(execute(input, ctx)?, keys, k),
+                _ => execute_at_most(input, ctx, wanted)?,
+            };
             Ok(rows
                 .into_iter()
                 .skip(offset)

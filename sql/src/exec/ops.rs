@@ -46,6 +46,23 @@ pub(super) fn sort(mut rows: Vec<Row>, keys: &[SortKey]) -> Vec<Row> {
     rows
 }
 
+/// The first `k` rows in `keys` order, exactly as a stable sort would give them (ties keep
+/// their input order), in O(n + k log k) instead of sorting everything.
+pub(super) fn top_k(rows: Vec<Row>, keys: &[SortKey], k: usize) -> Vec<Row> {
+    if k >= rows.len() {
+        return sort(rows, keys);
+    }
+    let mut indexed: Vec<(usize, Row)> = rows.into_iter().enumerate().collect();
+    let order = |a: &(usize, Row), b: &(usize, Row)| compare(&a.1, &b.1, keys).then(a.0.cmp(&b.0));
+    if k == 0 {
+        return Vec::new();
+    }
+    indexed.select_nth_unstable_by(k - 1, order);
+    indexed.truncate(k);
+    indexed.sort_by(order);
+    indexed.into_iter().map(|(_, r)| r).collect()
+}
+
 fn full_order(a: &Row, b: &Row) -> Ordering {
     a.iter()
         .zip(b)
@@ -118,4 +135,35 @@ pub(super) fn set_op(op: SetOpKind, all: bool, left: Vec<Row>, right: Vec<Row>) 
     };
     out.sort_by(full_order);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use cosmictron_types::Value;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// top_k is exactly the prefix of the stable sort, ties included.
+        #[test]
+        fn top_k_is_a_prefix_of_the_stable_sort(
+            values in proptest::collection::vec((0i64..4, proptest::option::of(0i64..3)), 0..40),
+            k in 0usize..45,
+            desc in any::<bool>(),
+        ) {
+            let rows: Vec<Row> = values
+                .iter()
+                .enumerate()
+                .map(|(i, (a, b))| vec![Value::I64(*a), b.map_or(Value::Null, Value::I64), Value::I64(i as i64)])
+                .collect();
+            let keys = [
+                SortKey { column: 1, desc, nulls_first: !desc },
+                SortKey { column: 0, desc: false, nulls_first: true },
+            ];
+            let mut full = sort(rows.clone(), &keys);
+            full.truncate(k);
+            prop_assert_eq!(top_k(rows, &keys, k), full);
+        }
+    }
 }

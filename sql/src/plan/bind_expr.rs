@@ -12,7 +12,7 @@ use sqlparser::ast::{
 };
 
 use super::bind_query::Binder;
-use super::scope::Scope;
+use super::scope::{Scope, ScopeColumn};
 use super::{AggCall, AggFunc, Plan};
 use crate::error::{Result, SqlError};
 use crate::expr::{ArithOp, BinOp, BitOp, CastType, CmpOp, Expr, Func, SubqueryUse, UnOp};
@@ -36,6 +36,30 @@ impl AggCtx {
         };
         Expr::Column(self.group_by.len() + at)
     }
+}
+
+/// The scope a subquery sees as its enclosing row. In the select list or HAVING of an
+/// aggregate query that row is the aggregate's output, so only GROUP BY columns are visible,
+/// at their group positions; elsewhere it is the FROM row.
+fn enclosing_scope(scope: &Scope, agg: Option<&AggCtx>) -> Scope {
+    let Some(ctx) = agg else {
+        return scope.clone();
+    };
+    let hidden = || ScopeColumn {
+        qualifier: None,
+        name: String::new(),
+        ty: None,
+        origin: None,
+    };
+    let columns = ctx
+        .group_by
+        .iter()
+        .map(|g| match g {
+            Expr::Column(i) => scope.columns.get(*i).cloned().unwrap_or_else(hidden),
+            _ => hidden(),
+        })
+        .collect();
+    Scope { columns }
 }
 
 /// The aggregate function a call names, if any (min/max with one argument only).
@@ -390,7 +414,8 @@ impl Binder<'_> {
                         }
                     }
                     InTarget::Subquery(q) => {
-                        let id = self.subquery(q, scope, None, true)?;
+                        let outer = enclosing_scope(scope, agg.as_deref());
+                        let id = self.subquery(q, outer, None, true)?;
                         Expr::Subquery {
                             id,
                             usage: SubqueryUse::In {
@@ -409,7 +434,8 @@ impl Binder<'_> {
                             .try_with_sql(&format!("SELECT * FROM {table}"))
                             .and_then(|mut p| p.parse_query())
                             .map_err(|e| SqlError::Parse(e.to_string()))?;
-                        let id = self.subquery(&q, scope, None, true)?;
+                        let outer = enclosing_scope(scope, agg.as_deref());
+                        let id = self.subquery(&q, outer, None, true)?;
                         Expr::Subquery {
                             id,
                             usage: SubqueryUse::In {
@@ -554,14 +580,16 @@ impl Binder<'_> {
                 Expr::Call { func, args }
             }
             A::Exists { subquery, negated } => {
-                let id = self.subquery(subquery, scope, Some(1), false)?;
+                let outer = enclosing_scope(scope, agg.as_deref());
+                let id = self.subquery(subquery, outer, Some(1), false)?;
                 Expr::Subquery {
                     id,
                     usage: SubqueryUse::Exists { negated: *negated },
                 }
             }
             A::Subquery(q) => {
-                let id = self.subquery(q, scope, Some(1), true)?;
+                let outer = enclosing_scope(scope, agg.as_deref());
+                let id = self.subquery(q, outer, Some(1), true)?;
                 Expr::Subquery {
                     id,
                     usage: SubqueryUse::Scalar,
@@ -685,11 +713,11 @@ impl Binder<'_> {
     fn subquery(
         &mut self,
         q: &ast::Query,
-        scope: &Scope,
+        scope: Scope,
         limit: Option<i64>,
         single_column: bool,
     ) -> Result<usize> {
-        self.outer.push(scope.clone());
+        self.outer.push(scope);
         self.correlated.push(false);
         let bound = self.query(q);
         self.outer.pop();
@@ -711,84 +739,5 @@ impl Binder<'_> {
         self.subqueries
             .push(super::SubqueryPlan { plan, correlated });
         Ok(self.subqueries.len() - 1)
-    }
-}
-
-/// The static type of an expression over rows whose column types are `types`.
-pub(super) fn infer_type(e: &Expr, types: &[Option<ScalarType>]) -> Option<ScalarType> {
-    match e {
-        Expr::Literal(v) => v.scalar_type(),
-        Expr::Column(i) => types.get(*i).copied().flatten(),
-        Expr::Identity => Some(ScalarType::Identity),
-        Expr::Unary(UnOp::Not, _)
-        | Expr::IsNull { .. }
-        | Expr::InList { .. }
-        | Expr::Between { .. }
-        | Expr::Like { .. } => Some(ScalarType::Bool),
-        Expr::Unary(_, x) => match infer_type(x, types) {
-            Some(t) if t.is_integer() => Some(ScalarType::I64),
-            Some(ScalarType::F32 | ScalarType::F64) => Some(ScalarType::F64),
-            _ => None,
-        },
-        Expr::Binary(op, a, b) => match op {
-            BinOp::Cmp(_) | BinOp::And | BinOp::Or | BinOp::Is | BinOp::IsNot => {
-                Some(ScalarType::Bool)
-            }
-            BinOp::Concat => Some(ScalarType::String),
-            BinOp::Bit(_) => Some(ScalarType::I64),
-            BinOp::Arith(_) => {
-                let num = |t: Option<ScalarType>| match t {
-                    Some(t) if t.is_integer() || t == ScalarType::Bool => Some(false),
-                    Some(ScalarType::F32 | ScalarType::F64) => Some(true),
-                    _ => None,
-                };
-                match (num(infer_type(a, types)), num(infer_type(b, types))) {
-                    (Some(false), Some(false)) => Some(ScalarType::I64),
-                    (Some(_), Some(_)) => Some(ScalarType::F64),
-                    _ => None,
-                }
-            }
-        },
-        Expr::Cast { to, .. } => Some(to.result_type()),
-        Expr::Call { func, args } => match func {
-            Func::Length | Func::Instr => Some(ScalarType::I64),
-            Func::Lower
-            | Func::Upper
-            | Func::Substr
-            | Func::Trim
-            | Func::LTrim
-            | Func::RTrim
-            | Func::Replace
-            | Func::Typeof
-            | Func::Concat => Some(ScalarType::String),
-            Func::Round => Some(ScalarType::F64),
-            Func::Abs => args.first().and_then(|a| infer_type(a, types)),
-            _ => {
-                let mut ts = args.iter().map(|a| infer_type(a, types));
-                let first = ts.next().flatten();
-                if ts.all(|t| t.is_none() || t == first) {
-                    first
-                } else {
-                    None
-                }
-            }
-        },
-        Expr::Case {
-            whens, otherwise, ..
-        } => {
-            let mut ts = whens
-                .iter()
-                .map(|(_, t)| t)
-                .chain(otherwise.as_deref())
-                .map(|x| infer_type(x, types))
-                .filter(Option::is_some);
-            let first = ts.next().flatten();
-            if ts.all(|t| t == first) { first } else { None }
-        }
-        Expr::Subquery { usage, .. } => match usage {
-            SubqueryUse::Scalar => None,
-            _ => Some(ScalarType::Bool),
-        },
-        Expr::Outer { .. } | Expr::Param(_) => None,
     }
 }

@@ -9,8 +9,9 @@ use sqlparser::ast::{
     SelectItemQualifiedWildcardKind, SetExpr, SetOperator, SetQuantifier,
 };
 
-use super::bind_expr::{AggCtx, contains_aggregate, infer_type};
+use super::bind_expr::{AggCtx, contains_aggregate};
 use super::scope::Scope;
+use super::types::{agg_type, infer_type};
 use super::{AggCall, AggFunc, Catalog, Plan, QueryPlan, SetOpKind, SortKey, SubqueryPlan};
 use crate::config::SqlConfig;
 use crate::error::{Result, SqlError};
@@ -92,21 +93,6 @@ fn position_literal(e: &ast::Expr) -> Option<i64> {
             _ => None,
         },
         _ => None,
-    }
-}
-
-fn agg_type(call: &AggCall, input: &[Option<ScalarType>]) -> Option<ScalarType> {
-    let arg = call.arg.as_ref().and_then(|a| infer_type(a, input));
-    match call.func {
-        AggFunc::CountStar | AggFunc::Count => Some(ScalarType::I64),
-        AggFunc::Avg | AggFunc::Total => Some(ScalarType::F64),
-        AggFunc::Sum => match arg {
-            Some(t) if t.is_integer() => Some(ScalarType::I64),
-            Some(ScalarType::F32 | ScalarType::F64) => Some(ScalarType::F64),
-            _ => None,
-        },
-        AggFunc::GroupConcat => Some(ScalarType::String),
-        AggFunc::Min | AggFunc::Max | AggFunc::AnyValue => arg,
     }
 }
 

@@ -20,6 +20,7 @@ mod bind_query;
 mod explain;
 mod from;
 mod scope;
+mod types;
 
 use std::sync::Arc;
 

@@ -155,11 +155,15 @@ pub fn bad_pointer(_ctx: &ReducerContext, len: u32) -> Result<i32, Error> {
     })
 }
 
-/// Recurses without bound (a stack overflow).
+/// Recurses without bound (a stack overflow), to test the stack limit.
 #[reducer]
-pub fn recurse(ctx: &ReducerContext, depth: u64) -> Result<u64, Error> {
-    let below = recurse(ctx, std::hint::black_box(depth + 1))?;
-    Ok(std::hint::black_box(below + 1))
+pub fn recurse(_ctx: &ReducerContext, depth: u64) -> Result<u64, Error> {
+    Ok(dive(depth))
+}
+
+#[allow(unconditional_recursion)] // on purpose: it must overflow the stack
+fn dive(depth: u64) -> u64 {
+    std::hint::black_box(dive(std::hint::black_box(depth + 1))) + 1
 }
 
 /// Looks an item up by its unique name.
