@@ -398,27 +398,31 @@ fn index_range_scans_follow_key_order() {
     assert_eq!(ages(all), vec![Value::Null, Value::I32(20), Value::I32(30)]);
 }
 
-#[test]
-fn time_travel_reads_past_states_and_names_the_oldest_available() {
-    // Proves: as_of(n) is exactly the state after tx n; a future tx and a tx outside the window
-    // are clear errors naming the bounds; collection frees the old versions.
+/// An in-memory database with a `kv(k u64 pk, v i64)` table and a history of `txs_max` txs.
+fn kv_db(txs_max: u64) -> (Engine, Database) {
     let engine = Engine::in_memory(EngineConfig {
         history: HistoryConfig {
-            txs_max: Some(5),
+            txs_max: Some(txs_max),
             age_max: None,
         },
         ..EngineConfig::default()
     });
-    let db = engine.create_database("tt").expect("db");
+    let db = engine.create_database("kv").expect("db");
     db.write(|tx| {
-        tx.create_table(
-            TableDef::new("kv")
-                .column("k", ScalarType::U64)
-                .column("v", ScalarType::I64)
-                .primary_key(&["k"]),
-        )
+        let kv = TableDef::new("kv")
+            .column("k", ScalarType::U64)
+            .column("v", ScalarType::I64);
+        tx.create_table(kv.primary_key(&["k"]))
     })
     .expect("table");
+    (engine, db)
+}
+
+#[test]
+fn time_travel_reads_past_states_and_names_the_oldest_available() {
+    // Proves: as_of(n) is exactly the state after tx n; a future tx and a tx outside the window
+    // are clear errors naming the bounds; collection frees the old versions.
+    let (_engine, db) = kv_db(5);
     let mut txs = Vec::new();
     for v in 0..20 {
         let (_, info) = db
@@ -472,24 +476,9 @@ fn time_travel_reads_past_states_and_names_the_oldest_available() {
 fn an_open_snapshot_holds_its_versions_and_does_not_block_writers() {
     // Proves: a snapshot taken before many commits still reads its state after collection,
     // and writers commit while it is open (nothing waits on it).
-    let engine = Engine::in_memory(EngineConfig {
-        history: HistoryConfig {
-            txs_max: Some(1),
-            age_max: None,
-        },
-        ..EngineConfig::default()
-    });
-    let db = engine.create_database("s").expect("db");
-    db.write(|tx| {
-        tx.create_table(
-            TableDef::new("kv")
-                .column("k", ScalarType::U64)
-                .column("v", ScalarType::I64)
-                .primary_key(&["k"]),
-        )?;
-        tx.insert("kv", vec![Value::U64(1), Value::I64(0)])
-    })
-    .expect("setup");
+    let (_engine, db) = kv_db(1);
+    db.write(|tx| tx.insert("kv", vec![Value::U64(1), Value::I64(0)]))
+        .expect("setup");
     let snap = db.snapshot().expect("snap");
     for v in 1..100 {
         db.write(|tx| tx.update("kv", vec![Value::U64(1), Value::I64(v)]))
