@@ -152,18 +152,8 @@ fn ensure_schema(db: &Database) {
         return;
     }
     db.write(|tx| {
-        tx.create_table(
-            TableDef::new("log")
-                .column("seq", ScalarType::U64)
-                .column("tx", ScalarType::U64)
-                .primary_key(&["seq"]),
-        )?;
-        tx.create_table(
-            TableDef::new("counter")
-                .column("id", ScalarType::U64)
-                .column("n", ScalarType::U64)
-                .primary_key(&["id"]),
-        )?;
+        tx.create_table(common::log_table())?;
+        tx.create_table(common::counter_table())?;
         tx.create_table(
             TableDef::new("recent")
                 .column("seq", ScalarType::U64)

@@ -898,18 +898,8 @@ fn an_online_backup_is_a_consistent_prefix() {
     let engine = Engine::open(dir.path(), config.clone()).expect("open");
     let db = engine.create_database("src").expect("create");
     db.write(|tx| {
-        tx.create_table(
-            TableDef::new("log")
-                .column("seq", ScalarType::U64)
-                .column("tx", ScalarType::U64)
-                .primary_key(&["seq"]),
-        )?;
-        tx.create_table(
-            TableDef::new("counter")
-                .column("id", ScalarType::U64)
-                .column("n", ScalarType::U64)
-                .primary_key(&["id"]),
-        )?;
+        tx.create_table(common::log_table())?;
+        tx.create_table(common::counter_table())?;
         tx.insert("counter", vec![Value::U64(0), Value::U64(0)])
     })
     .expect("schema");

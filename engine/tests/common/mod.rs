@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cosmictron_engine::{Database, Engine, EngineConfig, Snapshot, WalStorageFactory};
-use cosmictron_types::Value;
+use cosmictron_types::{ScalarType, TableDef, Value};
 use cosmictron_wal::{FaultyStorage, Storage};
 use parking_lot::Mutex;
 
@@ -94,4 +94,20 @@ pub(crate) fn i64_of(v: &Value) -> i64 {
         Value::I64(n) => *n,
         other => panic!("expected an i64, got {other:?}"),
     }
+}
+
+/// `log(seq u64 pk, tx u64)`: one row per committed step of a workload.
+pub(crate) fn log_table() -> TableDef {
+    TableDef::new("log")
+        .column("seq", ScalarType::U64)
+        .column("tx", ScalarType::U64)
+        .primary_key(&["seq"])
+}
+
+/// `counter(id u64 pk, n u64)`: one row a workload updates at every step.
+pub(crate) fn counter_table() -> TableDef {
+    TableDef::new("counter")
+        .column("id", ScalarType::U64)
+        .column("n", ScalarType::U64)
+        .primary_key(&["id"])
 }
