@@ -185,6 +185,26 @@ impl SqlEngine {
         self.run(&prepared, &snapshot, params, caller)
     }
 
+    /// Parses and plans `sql` against `snapshot` for `caller`, bypassing the statement cache
+    /// (subscriptions keep their plan for as long as they live).
+    pub(crate) fn plan_at(
+        &self,
+        db: &Database,
+        sql: &str,
+        caller: &Caller,
+        snapshot: &Snapshot,
+    ) -> Result<(crate::parse::Parsed, QueryPlan)> {
+        let parsed = parse(sql, &self.config)?;
+        let catalog = SnapshotCatalog {
+            engine: self,
+            db_name: db.name(),
+            snapshot,
+            caller,
+        };
+        let plan = bind_statement(&parsed.query, &catalog, &self.config)?;
+        Ok((parsed, plan))
+    }
+
     /// Parses and plans again (the schema changed since the cached plan was made).
     fn prepare(
         &self,

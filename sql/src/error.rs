@@ -2,6 +2,8 @@
 //!
 //! - *The query is wrong* (`Parse`, `NoSuchTable`, `NoSuchColumn`, `AmbiguousColumn`, `Type`,
 //!   `Parameter`, `Unsupported`, `ReadOnly`): retrying it unchanged fails the same way.
+//! - *The subscription is wrong* (`UnsupportedSubscription`, `DuplicateSubscriptionId`): the
+//!   query cannot be maintained incrementally, or the connection already uses that id.
 //! - *A limit was hit* (`LimitExceeded`): the query is valid but too big or too slow for the
 //!   configured limits.
 //! - *The engine refused* (`Engine`: history not available, schema changed, storage failure):
@@ -38,6 +40,10 @@ pub enum SqlError {
     Unsupported(String),
     #[error("read policy of table `{table}` is invalid: {reason}")]
     Policy { table: String, reason: String },
+    #[error("this query cannot be subscribed to: {0}")]
+    UnsupportedSubscription(String),
+    #[error("a subscription with id {0} already exists on this connection")]
+    DuplicateSubscriptionId(u64),
     #[error(transparent)]
     Engine(EngineError),
 }
@@ -66,6 +72,8 @@ impl SqlError {
             SqlError::LimitExceeded(_) => "limit_exceeded",
             SqlError::Unsupported(_) => "unsupported",
             SqlError::Policy { .. } => "invalid_policy",
+            SqlError::UnsupportedSubscription(_) => "unsupported_subscription",
+            SqlError::DuplicateSubscriptionId(_) => "duplicate_subscription_id",
             SqlError::Engine(e) => e.code(),
         }
     }
@@ -100,5 +108,13 @@ mod tests {
             "no_such_table"
         );
         assert_eq!(SqlError::LimitExceeded("x".into()).code(), "limit_exceeded");
+        assert_eq!(
+            SqlError::UnsupportedSubscription("x".into()).code(),
+            "unsupported_subscription"
+        );
+        assert_eq!(
+            SqlError::DuplicateSubscriptionId(1).code(),
+            "duplicate_subscription_id"
+        );
     }
 }

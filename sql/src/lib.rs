@@ -31,6 +31,8 @@
 //! - `config.rs`   [`SqlConfig`] limits and the [`Caller`]
 //! - `result.rs`   [`QueryResult`] and its JSON form
 //! - `error.rs`    [`SqlError`] with stable codes
+//! - `subscribe/` incremental subscriptions: [`Subscriptions`], [`Subscriber`] and their
+//!   events (see the module docs for the life of a subscription update)
 //! - `conformance/` the sqllogictest adapter ([`SltDatabase`]) behind `tests/` and `bin/slt`
 //!
 //! # The life of a query
@@ -62,9 +64,14 @@ mod parse;
 mod plan;
 mod result;
 mod rls;
+mod subscribe;
 
 pub use config::{Caller, SqlConfig};
 pub use conformance::{SltDatabase, SltError, SltSummary, run_slt_file, run_slt_script};
 pub use engine::SqlEngine;
 pub use error::{Result, SqlError};
 pub use result::{QueryResult, ResultColumn, value_to_json};
+pub use subscribe::{
+    Subscribed, Subscriber, SubscriberEvent, SubscriptionConfig, SubscriptionStats,
+    SubscriptionUpdate, Subscriptions, TxUpdate,
+};

@@ -25,6 +25,9 @@ use crate::expr::value_ops::{KeyValue, row_key};
 use crate::expr::{Env, eval, eval_predicate};
 use crate::plan::{Plan, SubqueryPlan};
 
+pub(crate) use ops::compare as sort_compare;
+pub(crate) use scan::{Key, eq_key};
+
 pub(crate) type Row = Vec<Value>;
 
 /// A correlated subquery and the key of the enclosing row it ran for.

@@ -9,7 +9,7 @@ use crate::expr::Expr;
 use crate::expr::value_ops::{Num, row_key, sort_cmp, to_num};
 use crate::plan::{SetOpKind, SortKey};
 
-fn compare(a: &Row, b: &Row, keys: &[SortKey]) -> Ordering {
+pub(crate) fn compare(a: &Row, b: &Row, keys: &[SortKey]) -> Ordering {
     for k in keys {
         let (x, y) = (&a[k.column], &b[k.column]);
         let o = match (x.is_null(), y.is_null()) {

@@ -18,7 +18,7 @@ use crate::expr::{Expr, eval_predicate};
 use crate::plan::{Access, Scan};
 
 /// A value converted for an index key.
-pub(super) enum Key {
+pub(crate) enum Key {
     Exact(Value),
     /// No row can match.
     Never,
@@ -48,7 +48,7 @@ fn is_numeric(v: &Value) -> bool {
 }
 
 /// The key value for `col = v`.
-pub(super) fn eq_key(v: Value, ty: ScalarType) -> Key {
+pub(crate) fn eq_key(v: Value, ty: ScalarType) -> Key {
     if v.is_null() {
         return Key::Never;
     }

@@ -1,0 +1,481 @@
+//! [`Subscriptions`]: the per-database manager. Its commit listener only queues the change
+//! set (the committing thread does no evaluation); one worker thread applies change sets in
+//! commit order to every maintained query and fans the deltas out to subscriber queues.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+
+use cosmictron_engine::{ChangeSet, Database, EngineError, ListenerId, TxId};
+use cosmictron_types::Value;
+use parking_lot::{Condvar, Mutex};
+
+use super::analyze::analyze;
+use super::config::SubscriptionConfig;
+use super::queue::{Notify, Queue};
+use super::registry::{GroupKey, Registry, SubscriberEntry, SubscriberId};
+use super::rows::{Multiset, SubEnv, split};
+use super::subscriber::Subscriber;
+use super::types::{Subscribed, SubscriberEvent, SubscriptionStats, SubscriptionUpdate, TxUpdate};
+use super::view::{Query, View};
+use crate::config::Caller;
+use crate::engine::SqlEngine;
+use crate::error::{Result, SqlError};
+
+/// Change sets handed over by the commit listener.
+#[derive(Debug, Default)]
+struct Inbox {
+    queue: VecDeque<Arc<ChangeSet>>,
+    /// The backlog passed `pending_txs_max` and was dropped, through this tx.
+    overflowed_through: Option<TxId>,
+    shutdown: bool,
+}
+
+pub(crate) struct Shared {
+    pub(crate) db: Database,
+    sql: Arc<SqlEngine>,
+    pub(crate) config: SubscriptionConfig,
+    pub(crate) registry: Mutex<Registry>,
+    inbox: Mutex<Inbox>,
+    inbox_ready: Condvar,
+    next_subscriber: AtomicU64,
+    /// Set when the worker thread could not be started.
+    inline: std::sync::atomic::AtomicBool,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscriptions")
+            .field("db", &self.db.name())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+/// The subscription manager of one database. `Send + Sync`; create one per database with
+/// [`Subscriptions::new`] and [`connect`](Subscriptions::connect) a [`Subscriber`] per client.
+#[derive(Debug)]
+pub struct Subscriptions {
+    shared: Arc<Shared>,
+    listener: ListenerId,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for Subscriptions {
+    fn drop(&mut self) {
+        self.shared.db.remove_listener(self.listener);
+        self.shared.inbox.lock().shutdown = true;
+        self.shared.inbox_ready.notify_all();
+        if let Some(worker) = self.worker.lock().take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+impl Subscriptions {
+    /// Starts the manager: registers its commit listener and its worker thread.
+    pub fn new(
+        db: Database,
+        sql: Arc<SqlEngine>,
+        config: SubscriptionConfig,
+    ) -> Arc<Subscriptions> {
+        let shared = Arc::new(Shared {
+            db: db.clone(),
+            sql,
+            config,
+            registry: Mutex::new(Registry::default()),
+            inbox: Mutex::new(Inbox::default()),
+            inbox_ready: Condvar::new(),
+            next_subscriber: AtomicU64::new(1),
+            inline: std::sync::atomic::AtomicBool::new(false),
+        });
+        let for_listener = shared.clone();
+        let listener = db.on_commit(Arc::new(move |changes: &Arc<ChangeSet>| {
+            for_listener.enqueue(changes);
+        }));
+        // Every tx after this one reaches the listener (it was registered first); earlier
+        // ones are already in the state any snapshot sees.
+        {
+            let mut reg = shared.registry.lock();
+            reg.position = db.latest_tx();
+            reg.ring_floor = reg.position;
+        }
+        let for_worker = shared.clone();
+        let worker = std::thread::Builder::new()
+            .name(format!("subscriptions-{}", db.name()))
+            .spawn(move || for_worker.run_worker())
+            .ok();
+        if worker.is_none() {
+            // No thread to be had: stay correct by applying change sets on the committing
+            // thread instead.
+            shared.inline.store(true, Ordering::Release);
+            let queued: Vec<Arc<ChangeSet>> = shared.inbox.lock().queue.drain(..).collect();
+            for changes in queued {
+                shared.process(changes);
+            }
+        }
+        Arc::new(Subscriptions {
+            shared,
+            listener,
+            worker: Mutex::new(worker),
+        })
+    }
+
+    /// Connects a client. `notify` is called (from any thread, outside the manager's locks)
+    /// whenever the subscriber's queue goes from empty to non-empty.
+    pub fn connect(
+        self: &Arc<Self>,
+        caller: Caller,
+        notify: Arc<dyn Fn() + Send + Sync>,
+    ) -> Subscriber {
+        let id = self.shared.next_subscriber.fetch_add(1, Ordering::Relaxed);
+        let queue = Arc::new(Queue::new(
+            self.shared.config.queue_capacity,
+            notify as Notify,
+        ));
+        self.shared.registry.lock().subscribers.insert(
+            id,
+            SubscriberEntry {
+                queue: queue.clone(),
+                subs: HashMap::new(),
+            },
+        );
+        Subscriber::new(self.clone(), id, queue, caller)
+    }
+
+    pub fn stats(&self) -> SubscriptionStats {
+        let pending_txs = self.shared.inbox.lock().queue.len();
+        let reg = self.shared.registry.lock();
+        SubscriptionStats {
+            subscribers: reg.subscribers.len(),
+            subscriptions: reg.subscribers.values().map(|s| s.subs.len()).sum(),
+            distinct_queries: reg.groups.len(),
+            processed_tx: reg.position,
+            pending_txs,
+            lagging_drops: reg.lagging_drops,
+            state_rows: reg.groups.values().map(|g| g.view.state_rows()).sum(),
+        }
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+}
+
+impl Shared {
+    /// The commit listener: queue and wake the worker, nothing more.
+    fn enqueue(&self, changes: &Arc<ChangeSet>) {
+        if self.inline.load(Ordering::Acquire) {
+            self.process(changes.clone());
+            return;
+        }
+        let mut inbox = self.inbox.lock();
+        if inbox.queue.len() >= self.config.pending_txs_max {
+            inbox.queue.clear();
+            inbox.overflowed_through = Some(changes.tx_id);
+        } else if inbox.overflowed_through.is_some() {
+            inbox.overflowed_through = Some(changes.tx_id);
+        } else {
+            inbox.queue.push_back(changes.clone());
+        }
+        drop(inbox);
+        self.inbox_ready.notify_one();
+    }
+
+    fn run_worker(&self) {
+        loop {
+            let (next, overflow) = {
+                let mut inbox = self.inbox.lock();
+                while inbox.queue.is_empty()
+                    && inbox.overflowed_through.is_none()
+                    && !inbox.shutdown
+                {
+                    self.inbox_ready.wait(&mut inbox);
+                }
+                if inbox.shutdown {
+                    return;
+                }
+                match inbox.overflowed_through.take() {
+                    Some(tx) => (None, Some(tx)),
+                    None => (inbox.queue.pop_front(), None),
+                }
+            };
+            if let Some(through) = overflow {
+                self.drop_everyone(through);
+            }
+            if let Some(changes) = next {
+                self.process(changes);
+            }
+        }
+    }
+
+    /// The backlog was dropped: nobody's results can be kept exact, so everyone lags.
+    fn drop_everyone(&self, through: TxId) {
+        let mut notify = Vec::new();
+        {
+            let mut reg = self.registry.lock();
+            let subscribers: Vec<SubscriberId> = reg.subscribers.keys().copied().collect();
+            for sid in subscribers {
+                let had_any = reg
+                    .subscribers
+                    .get(&sid)
+                    .is_some_and(|e| !e.subs.is_empty());
+                if !had_any {
+                    continue;
+                }
+                reg.clear_subscriber(sid);
+                reg.lagging_drops += 1;
+                let event = SubscriberEvent::Lagging {
+                    dropped_after_tx: reg.position,
+                };
+                notify.extend(reg.deliver(sid, event, true));
+            }
+            reg.ring.clear();
+            reg.position = reg.position.max(through);
+            reg.ring_floor = reg.position;
+        }
+        notify.iter().for_each(|q| q.notify());
+    }
+
+    /// Applies one committed tx to every query reading a table it changed and queues one
+    /// update per subscriber.
+    fn process(&self, changes: Arc<ChangeSet>) {
+        let tx = changes.tx_id;
+        let mut notify = Vec::new();
+        let mut reg = self.registry.lock();
+        if tx <= reg.position {
+            return;
+        }
+        let mut touched: BTreeSet<u64> = BTreeSet::new();
+        for t in changes
+            .tables
+            .iter()
+            .map(|t| t.table_name())
+            .chain(changes.schema_changes.iter().map(String::as_str))
+        {
+            if let Some(groups) = reg.by_table.get(t) {
+                touched.extend(groups.iter().copied());
+            }
+        }
+        let mut per_subscriber: BTreeMap<SubscriberId, Vec<SubscriptionUpdate>> = BTreeMap::new();
+        let mut ended: Vec<(u64, &'static str, String)> = Vec::new();
+        for gid in touched {
+            let Some(group) = reg.groups.get_mut(&gid) else {
+                continue;
+            };
+            if tx <= group.skip_through {
+                continue;
+            }
+            if let Some(t) = group
+                .tables
+                .iter()
+                .find(|t| changes.schema_changes.contains(t))
+            {
+                let e = SqlError::Engine(EngineError::SchemaChanged {
+                    table: t.clone(),
+                    changed_at: tx,
+                });
+                ended.push((gid, e.code(), e.to_string()));
+                continue;
+            }
+            let delta = match group.view.apply(&changes, &self.db) {
+                Ok(d) => group.view.finish_delta(d),
+                Err(e) => {
+                    ended.push((gid, e.code(), e.to_string()));
+                    continue;
+                }
+            };
+            if delta.is_empty() {
+                continue;
+            }
+            let (inserts, deletes) = split(&delta);
+            for (&(sid, id), &from) in &group.members {
+                if tx > from {
+                    per_subscriber
+                        .entry(sid)
+                        .or_default()
+                        .push(SubscriptionUpdate {
+                            id,
+                            inserts: inserts.clone(),
+                            deletes: deletes.clone(),
+                        });
+                }
+            }
+        }
+        for (sid, updates) in per_subscriber {
+            let event = SubscriberEvent::Update(TxUpdate { tx_id: tx, updates });
+            notify.extend(reg.deliver(sid, event, false));
+        }
+        for (gid, code, message) in ended {
+            let members: Vec<(SubscriberId, u64)> = reg
+                .groups
+                .get(&gid)
+                .map(|g| g.members.keys().copied().collect())
+                .unwrap_or_default();
+            reg.drop_group(gid);
+            for (sid, id) in members {
+                let event = SubscriberEvent::Ended {
+                    id,
+                    after_tx: tx - 1,
+                    code,
+                    message: message.clone(),
+                };
+                notify.extend(reg.deliver(sid, event, true));
+            }
+        }
+        reg.remember(changes, self.config.resume_txs_max);
+        drop(reg);
+        notify.iter().for_each(|q| q.notify());
+    }
+
+    /// Subscribes `(sid, id)`: the initial result (or, resuming, the missed updates) as of a
+    /// tx the worker agrees on, so later updates follow with no gap and no repeat.
+    pub(crate) fn subscribe(
+        &self,
+        sid: SubscriberId,
+        caller: &Caller,
+        request: (u64, &str, &[Value]),
+        from_tx: Option<TxId>,
+    ) -> Result<Subscribed> {
+        let (id, sql, params) = request;
+        self.check_room(sid, id)?;
+        for _ in 0..self.config.subscribe_attempts_max.max(1) {
+            let snapshot = match from_tx {
+                Some(n) => self.db.as_of(n)?,
+                None => self.db.snapshot()?,
+            };
+            let start = snapshot.tx_id();
+            let (parsed, plan) = self.sql.plan_at(&self.db, sql, caller, &snapshot)?;
+            if parsed.explain || parsed.as_of.is_some() {
+                return Err(SqlError::UnsupportedSubscription(
+                    "EXPLAIN and AS OF TX are not live; use from_tx to resume".into(),
+                ));
+            }
+            let env = SubEnv {
+                params: params.to_vec(),
+                identity: caller.identity.map_or(Value::Null, Value::Identity),
+            };
+            let inc = analyze(&plan, &env)?;
+            let key = GroupKey {
+                sql: parsed.query.to_string(),
+                params: format!("{params:?}"),
+                identity: if inc.uses_identity {
+                    caller.identity
+                } else {
+                    None
+                },
+                bypass_rls: caller.bypass_rls,
+            };
+            let query = Arc::new(Query {
+                plan,
+                inc,
+                env,
+                caller: caller.clone(),
+            });
+            let (mut view, rows) = View::build(
+                query,
+                &snapshot,
+                self.sql.config(),
+                self.config.state_rows_max,
+            )?;
+            drop(snapshot);
+            let mut reg = self.registry.lock();
+            self.check_room_locked(&reg, sid, id)?;
+            let position = reg.position;
+            let mut result = Multiset::from_rows(rows);
+            let mut missed = Vec::new();
+            let mut at = start;
+            if start < position {
+                if reg.ring_floor > start {
+                    if from_tx.is_some() {
+                        return Err(SqlError::Engine(EngineError::HistoryUnavailable {
+                            requested: start,
+                            oldest_available: reg.ring_floor,
+                        }));
+                    }
+                    // Commits outran us past the change sets kept: start over.
+                    continue;
+                }
+                for changes in reg.ring.iter().filter(|c| c.tx_id > start) {
+                    let delta = view.apply(changes, &self.db)?;
+                    if from_tx.is_some() {
+                        let delta = view.finish_delta(delta);
+                        if !delta.is_empty() {
+                            let (inserts, deletes) = split(&delta);
+                            missed.push(TxUpdate {
+                                tx_id: changes.tx_id,
+                                updates: vec![SubscriptionUpdate {
+                                    id,
+                                    inserts,
+                                    deletes,
+                                }],
+                            });
+                        }
+                    } else {
+                        result.apply(delta);
+                    }
+                }
+                at = position;
+            }
+            let columns = view.query.columns().to_vec();
+            let rows = if from_tx.is_some() {
+                Vec::new()
+            } else {
+                view.finish_rows(result.into_rows())
+            };
+            reg.join(key, view, (sid, id), at);
+            return Ok(Subscribed {
+                tx_id: at,
+                columns,
+                rows,
+                resumed: from_tx.is_some(),
+                missed,
+            });
+        }
+        Err(SqlError::LimitExceeded(format!(
+            "commits outran the subscription {} times; retry, or raise resume_txs_max",
+            self.config.subscribe_attempts_max.max(1)
+        )))
+    }
+
+    fn check_room(&self, sid: SubscriberId, id: u64) -> Result<()> {
+        let reg = self.registry.lock();
+        self.check_room_locked(&reg, sid, id)
+    }
+
+    fn check_room_locked(&self, reg: &Registry, sid: SubscriberId, id: u64) -> Result<()> {
+        let Some(entry) = reg.subscribers.get(&sid) else {
+            return Err(SqlError::type_err("internal: subscriber not connected"));
+        };
+        if entry.subs.contains_key(&id) {
+            return Err(SqlError::DuplicateSubscriptionId(id));
+        }
+        if entry.subs.len() >= self.config.subscriptions_per_subscriber_max {
+            return Err(SqlError::LimitExceeded(format!(
+                "a subscriber may hold at most {} subscriptions",
+                self.config.subscriptions_per_subscriber_max
+            )));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn unsubscribe(&self, sid: SubscriberId, id: u64) -> bool {
+        let mut reg = self.registry.lock();
+        let Some(gid) = reg
+            .subscribers
+            .get_mut(&sid)
+            .and_then(|e| e.subs.remove(&id))
+        else {
+            return false;
+        };
+        reg.leave(gid, (sid, id));
+        true
+    }
+
+    pub(crate) fn disconnect(&self, sid: SubscriberId) {
+        let mut reg = self.registry.lock();
+        reg.clear_subscriber(sid);
+        reg.subscribers.remove(&sid);
+    }
+}

@@ -1,0 +1,184 @@
+//! Who is subscribed to what: maintained queries (groups of identical subscriptions), the
+//! subscribers and their queues, and the recent change sets. Guarded by one mutex, held by the
+//! worker while it applies one transaction and by `subscribe` while it brings a new
+//! subscription up to date — which is what makes the two agree on the tx a subscription
+//! starts after.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use cosmictron_engine::{ChangeSet, TxId};
+use cosmictron_types::Identity;
+
+use super::queue::{Pushed, Queue};
+use super::types::SubscriberEvent;
+use super::view::View;
+
+pub(crate) type GroupId = u64;
+pub(crate) type SubscriberId = u64;
+
+/// Subscriptions that are the same query: normalized SQL, parameters, and the identity and
+/// RLS bypass when the query's result depends on them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct GroupKey {
+    pub(crate) sql: String,
+    pub(crate) params: String,
+    pub(crate) identity: Option<Identity>,
+    pub(crate) bypass_rls: bool,
+}
+
+/// One maintained query and the subscriptions that share it.
+#[derive(Debug)]
+pub(crate) struct Group {
+    pub(crate) key: GroupKey,
+    pub(crate) tables: Vec<String>,
+    pub(crate) view: View,
+    /// The state already includes every tx up to this one.
+    pub(crate) skip_through: TxId,
+    /// (subscriber, subscription id) → the tx that subscription's result started at.
+    pub(crate) members: BTreeMap<(SubscriberId, u64), TxId>,
+}
+
+#[derive(Debug)]
+pub(crate) struct SubscriberEntry {
+    pub(crate) queue: Arc<Queue>,
+    pub(crate) subs: HashMap<u64, GroupId>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    /// The last tx the worker applied.
+    pub(crate) position: TxId,
+    /// The change sets after `ring_floor`, up to `position`, in order.
+    pub(crate) ring: VecDeque<Arc<ChangeSet>>,
+    pub(crate) ring_floor: TxId,
+    pub(crate) groups: HashMap<GroupId, Group>,
+    pub(crate) by_key: HashMap<GroupKey, GroupId>,
+    pub(crate) by_table: HashMap<String, HashSet<GroupId>>,
+    pub(crate) next_group: GroupId,
+    pub(crate) subscribers: HashMap<SubscriberId, SubscriberEntry>,
+    pub(crate) lagging_drops: u64,
+}
+
+impl Registry {
+    /// Remembers a processed change set for late subscribers and resumes.
+    pub(crate) fn remember(&mut self, changes: Arc<ChangeSet>, keep: usize) {
+        self.position = changes.tx_id;
+        self.ring.push_back(changes);
+        while self.ring.len() > keep {
+            if let Some(old) = self.ring.pop_front() {
+                self.ring_floor = old.tx_id;
+            }
+        }
+        if keep == 0 {
+            self.ring_floor = self.position;
+        }
+    }
+
+    /// Adds a subscription to the group of its query, installing `view` when it is the first.
+    pub(crate) fn join(
+        &mut self,
+        key: GroupKey,
+        view: View,
+        member: (SubscriberId, u64),
+        at: TxId,
+    ) -> GroupId {
+        let gid = match self.by_key.get(&key) {
+            Some(&g) => g,
+            None => {
+                let g = self.next_group;
+                self.next_group += 1;
+                let tables = view.query.tables();
+                for t in &tables {
+                    self.by_table.entry(t.clone()).or_default().insert(g);
+                }
+                self.by_key.insert(key.clone(), g);
+                self.groups.insert(
+                    g,
+                    Group {
+                        key,
+                        tables,
+                        view,
+                        skip_through: at,
+                        members: BTreeMap::new(),
+                    },
+                );
+                g
+            }
+        };
+        if let Some(group) = self.groups.get_mut(&gid) {
+            group.members.insert(member, at);
+        }
+        if let Some(entry) = self.subscribers.get_mut(&member.0) {
+            entry.subs.insert(member.1, gid);
+        }
+        gid
+    }
+
+    /// Removes one subscription; the query's state goes with its last subscription.
+    pub(crate) fn leave(&mut self, gid: GroupId, member: (SubscriberId, u64)) {
+        let Some(group) = self.groups.get_mut(&gid) else {
+            return;
+        };
+        group.members.remove(&member);
+        if group.members.is_empty() {
+            self.drop_group(gid);
+        }
+    }
+
+    pub(crate) fn drop_group(&mut self, gid: GroupId) {
+        let Some(group) = self.groups.remove(&gid) else {
+            return;
+        };
+        self.by_key.remove(&group.key);
+        for t in &group.tables {
+            if let Some(set) = self.by_table.get_mut(t) {
+                set.remove(&gid);
+                if set.is_empty() {
+                    self.by_table.remove(t);
+                }
+            }
+        }
+        for (sid, id) in group.members.keys() {
+            if let Some(entry) = self.subscribers.get_mut(sid) {
+                entry.subs.remove(id);
+            }
+        }
+    }
+
+    /// Drops every subscription of a subscriber.
+    pub(crate) fn clear_subscriber(&mut self, sid: SubscriberId) {
+        let subs: Vec<(u64, GroupId)> = match self.subscribers.get_mut(&sid) {
+            Some(entry) => entry.subs.drain().collect(),
+            None => return,
+        };
+        for (id, gid) in subs {
+            self.leave(gid, (sid, id));
+        }
+    }
+
+    /// Queues an event for a subscriber; a full queue makes it lag (all its subscriptions are
+    /// dropped and it is told so). Returns the queue when it must be notified.
+    pub(crate) fn deliver(
+        &mut self,
+        sid: SubscriberId,
+        event: SubscriberEvent,
+        force: bool,
+    ) -> Option<Arc<Queue>> {
+        let queue = self.subscribers.get(&sid)?.queue.clone();
+        match queue.push(event, force) {
+            Pushed::Queued(was_empty) => was_empty.then_some(queue),
+            Pushed::Full => {
+                self.clear_subscriber(sid);
+                self.lagging_drops += 1;
+                let notice = SubscriberEvent::Lagging {
+                    dropped_after_tx: self.position,
+                };
+                match queue.push(notice, true) {
+                    Pushed::Queued(true) => Some(queue),
+                    _ => None,
+                }
+            }
+        }
+    }
+}
