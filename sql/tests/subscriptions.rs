@@ -437,6 +437,10 @@ fn subscribe_racing_with_commits_has_no_gap_and_no_repeat() {
     stop.store(true, Ordering::Relaxed);
     writer.join().expect("writer");
     let last = f.db.latest_tx();
+    assert!(
+        f.subs.stats().subscribe_catch_ups > 0,
+        "the race where commits land between the snapshot and the install was exercised"
+    );
     for (sub, mut m, q, id) in clients {
         m.sync(&f.subs, &sub, last);
         assert!(m.notices.is_empty(), "{:?}", m.notices);
@@ -503,4 +507,163 @@ fn unsubscribe_under_load_keeps_other_subscriptions_exact() {
         ),
         (1, 1, 1)
     );
+}
+
+#[test]
+fn joins_with_and_without_an_index_follow_both_sides() {
+    // Proves: a 2-table join (notes.item has no index: the subscription keeps its own; the
+    // items primary key is probed in the engine) reflects changes on either side, and a
+    // 3-table join through `cats` too.
+    let f = fixture(SubscriptionConfig::default());
+    let caller = Caller::user(ALICE);
+    let sub = f.subs.connect(caller.clone(), noop());
+    let q1 = "SELECT i.id, n.text FROM items i JOIN notes n ON n.item = i.id";
+    let q2 = "SELECT n.text, c.label FROM notes n JOIN items i ON n.item = i.id \
+              JOIN cats c ON c.name = i.cat WHERE c.rank > 0";
+    let mut m = Mirror::default();
+    m.subscribed(1, &sub.subscribe(1, q1, &[], None).expect("q1"));
+    m.subscribed(2, &sub.subscribe(2, q2, &[], None).expect("q2"));
+    let note = |id: u64, item: u64, text: &str| {
+        vec![Value::U64(id), Value::U64(item), Value::String(text.into())]
+    };
+    let mut txs = Vec::new();
+    txs.push(put(
+        &f.db,
+        vec![item(1, ALICE, 1, "a"), item(2, BOB, 1, "a")],
+    ));
+    let w = |f: &Fixture, table: &'static str, row: Vec<Value>| {
+        let (_, info) =
+            f.db.write(|tx| {
+                tx.delete(table, &row[..1])?;
+                tx.insert(table, row)
+            })
+            .expect("write");
+        info.tx_id.expect("tx")
+    };
+    txs.push(w(&f, "notes", note(10, 1, "hello")));
+    txs.push(w(&f, "notes", note(11, 2, "hidden by bob's policy")));
+    txs.push(w(
+        &f,
+        "cats",
+        vec![
+            Value::String("a".into()),
+            Value::String("A".into()),
+            Value::I64(1),
+        ],
+    ));
+    txs.push(put(&f.db, vec![item(2, ALICE, 1, "a")])); // note 11 becomes visible
+    txs.push(w(&f, "notes", note(10, 2, "moved")));
+    txs.push(delete(&f.db, "items", Value::U64(2)));
+    let last = *txs.last().expect("txs");
+    m.sync(&f.subs, &sub, last);
+    for (id, q) in [(1, q1), (2, q2)] {
+        assert_eq!(
+            sorted(m.rows[&id].clone()),
+            sorted(rerun(&f.sql, &f.db, q, &[], &caller, last)),
+            "{q}"
+        );
+    }
+    assert!(
+        m.updates.len() >= 5,
+        "both sides drove updates: {:?}",
+        m.updates
+    );
+}
+
+#[test]
+fn aggregates_and_top_k_are_maintained_live() {
+    // Proves: GROUP BY aggregates replace a changed group's row (delete old, insert new) and
+    // deleting the current MIN finds the next one; a live top-k refills from below.
+    let f = fixture(SubscriptionConfig::default());
+    let caller = Caller::user(ALICE);
+    put(
+        &f.db,
+        vec![
+            item(1, ALICE, 3, "a"),
+            item(2, ALICE, 7, "a"),
+            item(3, ALICE, 5, "b"),
+        ],
+    );
+    let sub = f.subs.connect(caller.clone(), noop());
+    let agg = "SELECT cat, COUNT(*), MIN(qty), AVG(qty) FROM items GROUP BY cat";
+    let top = "SELECT id, qty FROM items ORDER BY qty DESC LIMIT 2";
+    let s = sub.subscribe(1, agg, &[], None).expect("agg");
+    let t = sub.subscribe(2, top, &[], None).expect("top");
+    assert_eq!(
+        t.rows,
+        vec![
+            vec![Value::U64(2), Value::I64(7)],
+            vec![Value::U64(3), Value::I64(5)]
+        ],
+        "initial top-k comes in ORDER BY order"
+    );
+    let mut m = Mirror::default();
+    m.subscribed(1, &s);
+    m.subscribed(2, &t);
+    let t1 = delete(&f.db, "items", Value::U64(1)); // MIN of `a` goes
+    m.sync(&f.subs, &sub, t1);
+    let u = &m.updates[0].updates;
+    let a = u.iter().find(|s| s.id == 1).expect("agg update");
+    assert_eq!(
+        a.deletes,
+        vec![vec![
+            Value::String("a".into()),
+            Value::I64(2),
+            Value::I64(3),
+            Value::F64(5.0)
+        ]]
+    );
+    assert_eq!(
+        a.inserts,
+        vec![vec![
+            Value::String("a".into()),
+            Value::I64(1),
+            Value::I64(7),
+            Value::F64(7.0)
+        ]]
+    );
+    assert!(u.iter().all(|s| s.id != 2), "row 1 was not in the top 2");
+    let t2 = delete(&f.db, "items", Value::U64(2)); // the top row goes: nothing to refill but 3
+    let t3 = put(&f.db, vec![item(4, ALICE, 1, "c")]);
+    m.sync(&f.subs, &sub, t3);
+    for (id, q) in [(1, agg), (2, top)] {
+        assert_eq!(
+            sorted(m.rows[&id].clone()),
+            sorted(rerun(&f.sql, &f.db, q, &[], &caller, t3)),
+            "{q} after {t2} and {t3}"
+        );
+    }
+}
+
+#[test]
+fn schema_changes_end_subscriptions_and_old_resume_points_are_refused() {
+    // Proves: altering a subscribed table ends the subscription with `schema_changed`; a
+    // resume point older than the change sets kept is `history_unavailable`.
+    let f = fixture(SubscriptionConfig {
+        resume_txs_max: 2,
+        ..SubscriptionConfig::default()
+    });
+    let sub = f.subs.connect(Caller::owner(), noop());
+    let first = put(&f.db, vec![item(1, ALICE, 1, "a")]);
+    let mut last = first;
+    for i in 2..6 {
+        last = put(&f.db, vec![item(i, ALICE, 1, "a")]);
+    }
+    wait_processed(&f.subs, last);
+    let e = sub
+        .subscribe(1, "SELECT id FROM items", &[], Some(first))
+        .expect_err("too old");
+    assert_eq!(e.code(), "history_unavailable");
+    sub.subscribe(2, "SELECT name FROM cats", &[], None)
+        .expect("cats");
+    let (_, info) = f.db.write(|tx| tx.drop_table("cats")).expect("drop");
+    let t = info.tx_id.expect("tx");
+    wait_processed(&f.subs, t);
+    match sub.try_recv() {
+        Some(e @ SubscriberEvent::Ended { id: 2, .. }) => {
+            assert_eq!(e.code(), Some("schema_changed"))
+        }
+        other => panic!("expected the subscription to end, got {other:?}"),
+    }
+    assert_eq!(f.subs.stats().subscriptions, 0);
 }

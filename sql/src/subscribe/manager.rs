@@ -154,6 +154,7 @@ impl Subscriptions {
             processed_tx: reg.position,
             pending_txs,
             lagging_drops: reg.lagging_drops,
+            subscribe_catch_ups: reg.catch_ups,
             state_rows: reg.groups.values().map(|g| g.view.state_rows()).sum(),
         }
     }
@@ -417,6 +418,7 @@ impl Shared {
                     }
                 }
                 at = position;
+                reg.catch_ups += 1;
             }
             let columns = view.query.columns().to_vec();
             let rows = if from_tx.is_some() {

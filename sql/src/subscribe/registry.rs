@@ -58,6 +58,8 @@ pub(crate) struct Registry {
     pub(crate) next_group: GroupId,
     pub(crate) subscribers: HashMap<SubscriberId, SubscriberEntry>,
     pub(crate) lagging_drops: u64,
+    /// Subscribes that applied change sets committed while their initial result was read.
+    pub(crate) catch_ups: u64,
 }
 
 impl Registry {

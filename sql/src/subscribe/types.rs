@@ -81,6 +81,8 @@ pub struct SubscriptionStats {
     pub pending_txs: usize,
     /// Subscribers dropped for lagging since the manager started.
     pub lagging_drops: u64,
+    /// Subscribes that brought their initial result forward over txs committed meanwhile.
+    pub subscribe_catch_ups: u64,
     /// Rows kept as state by all maintained queries.
     pub state_rows: usize,
 }

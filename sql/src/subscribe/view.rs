@@ -17,7 +17,7 @@ use cosmictron_engine::{ChangeSet, Database, Snapshot};
 
 use super::aggregate::AggState;
 use super::analyze::{IncPlan, RowOp, Stage};
-use super::from_delta::{FromState, Snaps};
+use super::from_delta::{FromState, Snaps, keep};
 use super::rows::{Multiset, Row, Signed, StrictKey, SubEnv, consolidate, strict_key};
 use super::top_k::TopKState;
 use crate::config::{Caller, SqlConfig};
@@ -87,17 +87,6 @@ fn from_root(plan: &Plan) -> &Plan {
     }
 }
 
-/// The scans of a join tree in depth-first order (the order of the tree layout).
-fn scan_nodes<'p>(plan: &'p Plan, out: &mut Vec<&'p Plan>) {
-    match plan {
-        Plan::Join { left, right, .. } => {
-            scan_nodes(left, out);
-            scan_nodes(right, out);
-        }
-        other => out.push(other),
-    }
-}
-
 impl View {
     /// Builds the state at `snapshot`; returns it with the result rows there (before hidden
     /// columns are dropped: see [`View::finish_rows`]).
@@ -117,12 +106,21 @@ impl View {
         let root = from_root(&query.plan.root);
         let from_rows = execute(root, &ctx)?;
         let mut from = FromState::plan(&query.inc.from)?;
-        let mut scans = Vec::new();
-        scan_nodes(root, &mut scans);
+        // Whole rows (the plan's scans decode only the columns the query reads), so that a
+        // deleted row found in a change set matches the copy kept.
+        let specs = &query.inc.from.scans;
         from.fill(
-            |i| match scans.get(i) {
-                Some(node) => execute(node, &ctx),
-                None => Err(SqlError::type_err("internal: scan")),
+            |i| {
+                let spec = specs
+                    .get(i)
+                    .ok_or_else(|| SqlError::type_err("internal: scan"))?;
+                let mut rows = Vec::new();
+                for row in snapshot.scan(spec.schema.name())? {
+                    if keep(spec, &row, &query.env, &query.caller)? {
+                        rows.push(row);
+                    }
+                }
+                Ok(rows)
             },
             state_rows_max,
         )?;
