@@ -16,7 +16,9 @@
 //! rows of that scan passing its policy and filters), updated right after scan `i`'s term so
 //! the same before/after rule holds.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use cosmictron_engine::{ChangeSet, Database, Snapshot, TxId};
 use cosmictron_types::{ScalarType, Value, decode_row};
@@ -84,6 +86,48 @@ impl<'a> Snaps<'a> {
         }
         slot.as_ref()
             .ok_or_else(|| SqlError::type_err("internal: snapshot"))
+    }
+}
+
+/// One change set's rows, decoded once per table however many queries read them.
+pub(crate) struct Decoded<'c> {
+    changes: &'c ChangeSet,
+    tables: RefCell<HashMap<String, Arc<Vec<Signed>>>>,
+}
+
+impl<'c> Decoded<'c> {
+    pub(crate) fn new(changes: &'c ChangeSet) -> Decoded<'c> {
+        Decoded {
+            changes,
+            tables: RefCell::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn tx_id(&self) -> TxId {
+        self.changes.tx_id
+    }
+
+    /// The rows `table` gained (+1) and lost (−1); `None` when the tx did not touch it.
+    pub(crate) fn rows(&self, table: &str) -> Result<Option<Arc<Vec<Signed>>>> {
+        if let Some(rows) = self.tables.borrow().get(table) {
+            return Ok(Some(rows.clone()));
+        }
+        let Some(change) = self.changes.table(table) else {
+            return Ok(None);
+        };
+        let mut rows = Vec::with_capacity(change.inserts.len() + change.deletes.len());
+        for (list, sign) in [(&change.inserts, 1), (&change.deletes, -1)] {
+            for bytes in list {
+                let row = decode_row(change.schema.columns(), bytes)
+                    .map_err(|e| SqlError::from(cosmictron_engine::EngineError::from(e)))?;
+                rows.push((row, sign));
+            }
+        }
+        let rows = Arc::new(rows);
+        self.tables
+            .borrow_mut()
+            .insert(table.to_owned(), rows.clone());
+        Ok(Some(rows))
     }
 }
 
@@ -169,7 +213,7 @@ impl FromState {
     pub(crate) fn delta(
         &mut self,
         spec: &FromSpec,
-        changes: &ChangeSet,
+        changes: &Decoded<'_>,
         snaps: &mut Snaps<'_>,
         ctx: (&SubEnv, &Caller),
         state_rows_max: usize,
@@ -177,17 +221,13 @@ impl FromState {
         let (env, caller) = ctx;
         let mut out = Vec::new();
         for (i, scan) in spec.scans.iter().enumerate() {
-            let Some(change) = changes.table(scan.schema.name()) else {
+            let Some(changed) = changes.rows(scan.schema.name())? else {
                 continue;
             };
             let mut rows: Vec<Signed> = Vec::new();
-            for (list, sign) in [(&change.inserts, 1), (&change.deletes, -1)] {
-                for bytes in list {
-                    let row = decode_row(change.schema.columns(), bytes)
-                        .map_err(|e| SqlError::from(cosmictron_engine::EngineError::from(e)))?;
-                    if keep(scan, &row, env, caller)? {
-                        rows.push((row, sign));
-                    }
+            for (row, sign) in changed.iter() {
+                if keep(scan, row, env, caller)? {
+                    rows.push((row.clone(), *sign));
                 }
             }
             if rows.is_empty() {

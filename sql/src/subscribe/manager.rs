@@ -2,7 +2,7 @@
 //! set (the committing thread does no evaluation); one worker thread applies change sets in
 //! commit order to every maintained query and fans the deltas out to subscriber queues.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -13,7 +13,8 @@ use parking_lot::{Condvar, Mutex};
 
 use super::analyze::analyze;
 use super::config::SubscriptionConfig;
-use super::queue::{Notify, Queue};
+use super::from_delta::Decoded;
+use super::queue::{Delta, Notify, Pushed, Queue, Queued};
 use super::registry::{GroupKey, Registry, SubscriberEntry, SubscriberId};
 use super::rows::{Multiset, SubEnv, split};
 use super::subscriber::Subscriber;
@@ -40,6 +41,9 @@ pub(crate) struct Shared {
     inbox: Mutex<Inbox>,
     inbox_ready: Condvar,
     next_subscriber: AtomicU64,
+    /// Time spent applying change sets and fanning out, for diagnostics and benchmarks.
+    busy_nanos: AtomicU64,
+    processed_txs: AtomicU64,
     /// Set when the worker thread could not be started.
     inline: std::sync::atomic::AtomicBool,
 }
@@ -89,6 +93,8 @@ impl Subscriptions {
             inbox_ready: Condvar::new(),
             next_subscriber: AtomicU64::new(1),
             inline: std::sync::atomic::AtomicBool::new(false),
+            busy_nanos: AtomicU64::new(0),
+            processed_txs: AtomicU64::new(0),
         });
         let for_listener = shared.clone();
         let listener = db.on_commit(Arc::new(move |changes: &Arc<ChangeSet>| {
@@ -155,6 +161,8 @@ impl Subscriptions {
             pending_txs,
             lagging_drops: reg.lagging_drops,
             subscribe_catch_ups: reg.catch_ups,
+            processed_txs: self.shared.processed_txs.load(Ordering::Relaxed),
+            worker_busy_micros: self.shared.busy_nanos.load(Ordering::Relaxed) / 1000,
             state_rows: reg.groups.values().map(|g| g.view.state_rows()).sum(),
         }
     }
@@ -206,7 +214,11 @@ impl Shared {
                 self.drop_everyone(through);
             }
             if let Some(changes) = next {
+                let started = std::time::Instant::now();
                 self.process(changes);
+                let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                self.busy_nanos.fetch_add(nanos, Ordering::Relaxed);
+                self.processed_txs.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
@@ -216,21 +228,15 @@ impl Shared {
         let mut notify = Vec::new();
         {
             let mut reg = self.registry.lock();
-            let subscribers: Vec<SubscriberId> = reg.subscribers.keys().copied().collect();
+            let after = reg.position;
+            let subscribers: Vec<SubscriberId> = reg
+                .subscribers
+                .iter()
+                .filter(|(_, e)| !e.subs.is_empty())
+                .map(|(sid, _)| *sid)
+                .collect();
             for sid in subscribers {
-                let had_any = reg
-                    .subscribers
-                    .get(&sid)
-                    .is_some_and(|e| !e.subs.is_empty());
-                if !had_any {
-                    continue;
-                }
-                reg.clear_subscriber(sid);
-                reg.lagging_drops += 1;
-                let event = SubscriberEvent::Lagging {
-                    dropped_after_tx: reg.position,
-                };
-                notify.extend(reg.deliver(sid, event, true));
+                notify.extend(reg.lag(sid, after));
             }
             reg.ring.clear();
             reg.position = reg.position.max(through);
@@ -259,7 +265,9 @@ impl Shared {
                 touched.extend(groups.iter().copied());
             }
         }
-        let mut per_subscriber: BTreeMap<SubscriberId, Vec<SubscriptionUpdate>> = BTreeMap::new();
+        let decoded = Decoded::new(&changes);
+        let mut parts: Vec<(SubscriberId, u64, Arc<Delta>)> = Vec::new();
+        let mut changed_groups = 0;
         let mut ended: Vec<(u64, &'static str, String)> = Vec::new();
         for gid in touched {
             let Some(group) = reg.groups.get_mut(&gid) else {
@@ -280,7 +288,7 @@ impl Shared {
                 ended.push((gid, e.code(), e.to_string()));
                 continue;
             }
-            let delta = match group.view.apply(&changes, &self.db) {
+            let delta = match group.view.apply(&decoded, &self.db) {
                 Ok(d) => group.view.finish_delta(d),
                 Err(e) => {
                     ended.push((gid, e.code(), e.to_string()));
@@ -291,22 +299,31 @@ impl Shared {
                 continue;
             }
             let (inserts, deletes) = split(&delta);
-            for (&(sid, id), &from) in &group.members {
-                if tx > from {
-                    per_subscriber
-                        .entry(sid)
-                        .or_default()
-                        .push(SubscriptionUpdate {
-                            id,
-                            inserts: inserts.clone(),
-                            deletes: deletes.clone(),
-                        });
-                }
-            }
+            let delta = Arc::new(Delta { inserts, deletes });
+            changed_groups += 1;
+            parts.extend(
+                group
+                    .members
+                    .iter()
+                    .filter(|(_, from)| tx > **from)
+                    .map(|(&(sid, id), _)| (sid, id, delta.clone())),
+            );
         }
-        for (sid, updates) in per_subscriber {
-            let event = SubscriberEvent::Update(TxUpdate { tx_id: tx, updates });
-            notify.extend(reg.deliver(sid, event, false));
+        if changed_groups > 1 {
+            // Members of one group come sorted by subscriber; several groups need merging.
+            parts.sort_by_key(|p| p.0);
+        }
+        let mut deliveries: Vec<(SubscriberId, Arc<Queue>, Queued)> = Vec::new();
+        for chunk in parts.chunk_by(|a, b| a.0 == b.0) {
+            let sid = chunk[0].0;
+            if let Some(entry) = reg.subscribers.get(&sid) {
+                let parts = chunk.iter().map(|(_, id, d)| (*id, d.clone())).collect();
+                deliveries.push((
+                    sid,
+                    entry.queue.clone(),
+                    Queued::Update { tx_id: tx, parts },
+                ));
+            }
         }
         for (gid, code, message) in ended {
             let members: Vec<(SubscriberId, u64)> = reg
@@ -322,12 +339,27 @@ impl Shared {
                     code,
                     message: message.clone(),
                 };
-                notify.extend(reg.deliver(sid, event, true));
+                notify.extend(reg.notice(sid, event));
             }
         }
-        reg.remember(changes, self.config.resume_txs_max);
+        reg.remember(changes.clone(), self.config.resume_txs_max);
         drop(reg);
+        drop(decoded);
         notify.iter().for_each(|q| q.notify());
+        // Outside the lock, so subscribe and unsubscribe never wait for the fan-out; this
+        // thread alone queues updates, so they still arrive in tx order.
+        for (sid, queue, event) in deliveries {
+            match queue.push(event, false) {
+                Pushed::Queued(true) => queue.notify(),
+                Pushed::Queued(false) => {}
+                Pushed::Full => {
+                    let lagged = self.registry.lock().lag(sid, tx - 1);
+                    if let Some(q) = lagged {
+                        q.notify();
+                    }
+                }
+            }
+        }
     }
 
     /// Subscribes `(sid, id)`: the initial result (or, resuming, the missed updates) as of a
@@ -399,7 +431,7 @@ impl Shared {
                     continue;
                 }
                 for changes in reg.ring.iter().filter(|c| c.tx_id > start) {
-                    let delta = view.apply(changes, &self.db)?;
+                    let delta = view.apply(&Decoded::new(changes), &self.db)?;
                     if from_tx.is_some() {
                         let delta = view.finish_delta(delta);
                         if !delta.is_empty() {

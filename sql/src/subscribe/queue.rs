@@ -6,12 +6,59 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::types::SubscriberEvent;
+use cosmictron_engine::TxId;
+
+use super::rows::Row;
+use super::types::{SubscriberEvent, SubscriptionUpdate, TxUpdate};
 
 pub(crate) type Notify = Arc<dyn Fn() + Send + Sync>;
 
+/// One query's change in one tx, shared by every subscription to the query: fan-out queues
+/// a reference, and the subscriber copies the rows out when it reads the event.
+#[derive(Debug)]
+pub(crate) struct Delta {
+    pub(crate) inserts: Vec<Row>,
+    pub(crate) deletes: Vec<Row>,
+}
+
+/// An event as queued.
+#[derive(Debug)]
+pub(crate) enum Queued {
+    Update {
+        tx_id: TxId,
+        parts: Vec<(u64, Arc<Delta>)>,
+    },
+    Notice(SubscriberEvent),
+}
+
+impl Queued {
+    fn into_event(self) -> SubscriberEvent {
+        match self {
+            Queued::Notice(e) => e,
+            Queued::Update { tx_id, parts } => SubscriberEvent::Update(TxUpdate {
+                tx_id,
+                updates: parts
+                    .into_iter()
+                    .map(|(id, d)| match Arc::try_unwrap(d) {
+                        Ok(d) => SubscriptionUpdate {
+                            id,
+                            inserts: d.inserts,
+                            deletes: d.deletes,
+                        },
+                        Err(d) => SubscriptionUpdate {
+                            id,
+                            inserts: d.inserts.clone(),
+                            deletes: d.deletes.clone(),
+                        },
+                    })
+                    .collect(),
+            }),
+        }
+    }
+}
+
 pub(crate) struct Queue {
-    events: Mutex<VecDeque<SubscriberEvent>>,
+    events: Mutex<VecDeque<Queued>>,
     ready: Condvar,
     notify: Notify,
     capacity: usize,
@@ -46,7 +93,7 @@ impl Queue {
 
     /// Queues an event unless the queue is full; `force` queues past the capacity (for the
     /// one notice that tells a subscriber it lagged).
-    pub(crate) fn push(&self, event: SubscriberEvent, force: bool) -> Pushed {
+    pub(crate) fn push(&self, event: Queued, force: bool) -> Pushed {
         let mut events = self.events.lock();
         if events.len() >= self.capacity && !force {
             return Pushed::Full;
@@ -64,7 +111,8 @@ impl Queue {
     }
 
     pub(crate) fn try_pop(&self) -> Option<SubscriberEvent> {
-        self.events.lock().pop_front()
+        let next = self.events.lock().pop_front();
+        next.map(Queued::into_event)
     }
 
     pub(crate) fn pop_timeout(&self, wait: Duration) -> Option<SubscriberEvent> {
@@ -72,10 +120,10 @@ impl Queue {
         let mut events = self.events.lock();
         loop {
             if let Some(e) = events.pop_front() {
-                return Some(e);
+                return Some(e.into_event());
             }
             if self.ready.wait_until(&mut events, deadline).timed_out() {
-                return events.pop_front();
+                return events.pop_front().map(Queued::into_event);
             }
         }
     }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use cosmictron_engine::{ChangeSet, TxId};
 use cosmictron_types::Identity;
 
-use super::queue::{Pushed, Queue};
+use super::queue::{Pushed, Queue, Queued};
 use super::types::SubscriberEvent;
 use super::view::View;
 
@@ -159,28 +159,33 @@ impl Registry {
         }
     }
 
-    /// Queues an event for a subscriber; a full queue makes it lag (all its subscriptions are
-    /// dropped and it is told so). Returns the queue when it must be notified.
-    pub(crate) fn deliver(
+    /// Queues a notice for a subscriber, past the queue's capacity (notices are few and
+    /// must arrive). Returns the queue when it must be notified.
+    pub(crate) fn notice(
         &mut self,
         sid: SubscriberId,
         event: SubscriberEvent,
-        force: bool,
     ) -> Option<Arc<Queue>> {
         let queue = self.subscribers.get(&sid)?.queue.clone();
-        match queue.push(event, force) {
-            Pushed::Queued(was_empty) => was_empty.then_some(queue),
-            Pushed::Full => {
-                self.clear_subscriber(sid);
-                self.lagging_drops += 1;
-                let notice = SubscriberEvent::Lagging {
-                    dropped_after_tx: self.position,
-                };
-                match queue.push(notice, true) {
-                    Pushed::Queued(true) => Some(queue),
-                    _ => None,
-                }
-            }
+        match queue.push(Queued::Notice(event), true) {
+            Pushed::Queued(true) => Some(queue),
+            _ => None,
         }
+    }
+
+    /// A subscriber's queue was full: every subscription of it is dropped and it is told
+    /// that updates through `after_tx` were delivered.
+    pub(crate) fn lag(&mut self, sid: SubscriberId, after_tx: TxId) -> Option<Arc<Queue>> {
+        if !self.subscribers.contains_key(&sid) {
+            return None;
+        }
+        self.clear_subscriber(sid);
+        self.lagging_drops += 1;
+        self.notice(
+            sid,
+            SubscriberEvent::Lagging {
+                dropped_after_tx: after_tx,
+            },
+        )
     }
 }

@@ -83,6 +83,10 @@ pub struct SubscriptionStats {
     pub lagging_drops: u64,
     /// Subscribes that brought their initial result forward over txs committed meanwhile.
     pub subscribe_catch_ups: u64,
+    /// Committed txs the worker has applied since the manager started.
+    pub processed_txs: u64,
+    /// Time the worker spent applying them and queueing the updates.
+    pub worker_busy_micros: u64,
     /// Rows kept as state by all maintained queries.
     pub state_rows: usize,
 }

@@ -13,11 +13,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use cosmictron_engine::{ChangeSet, Database, Snapshot};
+use cosmictron_engine::{Database, Snapshot};
 
 use super::aggregate::AggState;
 use super::analyze::{IncPlan, RowOp, Stage};
-use super::from_delta::{FromState, Snaps, keep};
+use super::from_delta::{Decoded, FromState, Snaps, keep};
 use super::rows::{Multiset, Row, Signed, StrictKey, SubEnv, consolidate, strict_key};
 use super::top_k::TopKState;
 use crate::config::{Caller, SqlConfig};
@@ -163,8 +163,8 @@ impl View {
 
     /// The rows that left and entered the result in `changes` (before hidden columns are
     /// dropped: see [`View::finish_delta`]).
-    pub(crate) fn apply(&mut self, changes: &ChangeSet, db: &Database) -> Result<Vec<Signed>> {
-        let mut snaps = Snaps::new(db, changes.tx_id);
+    pub(crate) fn apply(&mut self, changes: &Decoded<'_>, db: &Database) -> Result<Vec<Signed>> {
+        let mut snaps = Snaps::new(db, changes.tx_id());
         let query = self.query.clone();
         let delta = self.from.delta(
             &query.inc.from,
