@@ -1,6 +1,7 @@
 //! The crate's one error type, with stable codes and HTTP statuses.
 
 use cosmictron_engine::EngineError;
+use cosmictron_sql::SqlError;
 use cosmictron_wasm_host::HostError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -36,6 +37,19 @@ pub enum Error {
     /// A stored module's metadata cannot be read.
     #[error("corrupt module store `{path}`: {reason}")]
     CorruptStore { path: String, reason: String },
+    #[error(transparent)]
+    Sql(#[from] SqlError),
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+    /// A request the HTTP or WebSocket layer refuses: its status and stable code.
+    #[error("{message}")]
+    Request {
+        status: u16,
+        code: &'static str,
+        message: String,
+    },
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
 }
 
 impl Error {
@@ -50,6 +64,10 @@ impl Error {
             Error::NotOwner(_) => "forbidden",
             Error::Io { .. } => "storage_error",
             Error::CorruptStore { .. } => "corrupt",
+            Error::Sql(e) => e.code(),
+            Error::InvalidConfig(_) => "invalid_config",
+            Error::Request { code, .. } => code,
+            Error::RateLimited { .. } => "rate_limited",
         }
     }
 
@@ -67,6 +85,27 @@ impl Error {
             Error::UpgradeNotSupported(_) => 409,
             Error::NotOwner(_) => 403,
             Error::Io { .. } | Error::CorruptStore { .. } => 503,
+            Error::Sql(e) => sql_status(e),
+            Error::InvalidConfig(_) => 500,
+            Error::Request { status, .. } => *status,
+            Error::RateLimited { .. } => 429,
+        }
+    }
+
+    /// Structured details a module attached to its error, if any.
+    pub fn details(&self) -> Option<&serde_json::Value> {
+        match self {
+            Error::Host(HostError::Reducer(e)) => e.details.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// A refused request.
+    pub(crate) fn request(status: u16, code: &'static str, message: impl Into<String>) -> Error {
+        Error::Request {
+            status,
+            code,
+            message: message.into(),
         }
     }
 
@@ -76,5 +115,16 @@ impl Error {
             path: path.display().to_string(),
             source,
         }
+    }
+}
+
+fn sql_status(e: &SqlError) -> u16 {
+    match e.code() {
+        "read_only" => 403,
+        "no_such_table" => 404,
+        "parse_error" => 400,
+        "storage_error" | "storage_poisoned" | "corrupt" => 503,
+        _ if e.is_invalid_query() => 422,
+        _ => 400,
     }
 }

@@ -213,6 +213,24 @@ impl Cosmictron {
         Ok(self.deployed(module)?.db.snapshot()?)
     }
 
+    /// Makes everything acknowledged so far durable (a no-op under the default fsync policy).
+    pub fn flush(&self) -> Result<()> {
+        for deployed in self.modules.read().values() {
+            deployed.db.flush()?;
+        }
+        Ok(())
+    }
+
+    /// A module's database (for SQL and subscriptions; policies are the caller's business).
+    pub fn database(&self, module: &str) -> Result<Database> {
+        Ok(self.deployed(module)?.db.clone())
+    }
+
+    /// Who deployed a module (and may upgrade or undeploy it).
+    pub fn owner(&self, module: &str) -> Result<Identity> {
+        Ok(self.deployed(module)?.meta.owner)
+    }
+
     /// Every current row of a table of a module (no policies applied: for the embedder).
     pub fn rows(&self, module: &str, table: &str) -> Result<Vec<Vec<Value>>> {
         Ok(self.snapshot(module)?.scan(table)?)

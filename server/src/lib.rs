@@ -1,25 +1,46 @@
-//! cosmictron: the embedding facade — open a data directory, deploy WASM modules, call their
-//! reducers, read their tables — with no network. (The HTTP/WebSocket server and the CLI will
-//! live here too.)
+//! cosmictron: the embedding facade, the HTTP + WebSocket server and the CLI.
 //!
+//! Embedded, with no network:
 //! ```ignore
 //! let db = Cosmictron::open(dir, CosmictronConfig::default())?;
 //! let info = db.deploy("shop", &wasm_bytes, owner)?;            // version "sha256:…"
 //! let out = db.call("shop", "add_item", &json!({"name": "pen", "qty": 3}), caller)?;
 //! println!("tx {:?}: {}", out.tx_id, out.result);
 //! ```
+//! As a server (tests use port 0):
+//! ```ignore
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! cosmictron::run(listener, ServerConfig::default(), cosmictron::shutdown_signal()).await?;
+//! ```
 //!
 //! Each module gets its own database, named after it; the module's bytes are kept in
-//! `<data-dir>/modules/` and reloaded when the directory is opened again.
+//! `<data-dir>/modules/` and reloaded when the directory is opened again. Accounts live in
+//! the server's own system database under `<data-dir>/system/`.
 //!
 //! Layout:
 //! - `facade.rs` [`Cosmictron`]: open, deploy, call, read
 //! - `store.rs`  the module store in the data directory
 //! - `error.rs`  [`Error`] with stable codes and HTTP statuses
+//! - `config.rs` [`ServerConfig`]: every server setting and its default
+//! - `run.rs`    [`run`]: serve until shutdown; recovery in the background
+//! - `app.rs`    the server's shared state
+//! - `auth/`     accounts, passwords (argon2id), magic links, JWT sessions
+//! - `http/`     the HTTP routes, error shape, rate limits
+//! - `ws/`       the WebSocket protocol: subscribe, unsubscribe, call, query
+//! - `cli/`      the `cosmictron` command line (`src/main.rs`)
 
+mod app;
+mod auth;
+pub mod cli;
+mod config;
 mod error;
 mod facade;
+mod http;
+mod run;
 mod store;
+mod ws;
 
+pub use config::{RateLimit, ServerConfig};
 pub use error::{Error, Result};
 pub use facade::{CallResult, Cosmictron, CosmictronConfig, DeployInfo};
+pub use run::{run, shutdown_signal};

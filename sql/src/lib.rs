@@ -28,6 +28,7 @@
 //! - `expr/`       bound expressions and their evaluation over a row of values
 //! - `exec/`       operators: scans, hash joins, aggregation, sort, set operations
 //! - `rls.rs`      read policies compiled per table
+//! - `tables.rs`   [`referenced_tables`]: the tables a query reads, for routing
 //! - `config.rs`   [`SqlConfig`] limits and the [`Caller`]
 //! - `result.rs`   [`QueryResult`] and its JSON form
 //! - `error.rs`    [`SqlError`] with stable codes
@@ -65,6 +66,7 @@ mod plan;
 mod result;
 mod rls;
 mod subscribe;
+mod tables;
 
 pub use config::{Caller, SqlConfig};
 pub use conformance::{SltDatabase, SltError, SltSummary, run_slt_file, run_slt_script};
@@ -75,3 +77,4 @@ pub use subscribe::{
     Subscribed, Subscriber, SubscriberEvent, SubscriptionConfig, SubscriptionStats,
     SubscriptionUpdate, Subscriptions, TxUpdate,
 };
+pub use tables::referenced_tables;

@@ -1,0 +1,115 @@
+//! `cosmictron serve`: flags (and their `COSMICTRON_*` environment variables) over an
+//! optional TOML file over the defaults.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::config::ServerConfig;
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  cosmictron serve --data-dir ./cosmictron-data --listen 127.0.0.1:3000\n\nEvery setting is listed in docs/configuration.md."
+)]
+pub(crate) struct ServeArgs {
+    /// A TOML file with any of the settings (flags and environment win over it).
+    #[arg(long, env = "COSMICTRON_CONFIG")]
+    config: Option<PathBuf>,
+    /// Where databases, modules and secrets live [default: ./cosmictron-data].
+    #[arg(long, env = "COSMICTRON_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:3000].
+    #[arg(long, env = "COSMICTRON_LISTEN")]
+    listen: Option<String>,
+    /// Serve this directory's files at `/` (API routes take precedence).
+    #[arg(long, env = "COSMICTRON_STATIC_DIR")]
+    static_dir: Option<PathBuf>,
+    /// Create (or reset) this admin account at start; needs --admin-password.
+    #[arg(long, env = "COSMICTRON_ADMIN_EMAIL")]
+    admin_email: Option<String>,
+    #[arg(long, env = "COSMICTRON_ADMIN_PASSWORD", hide_env_values = true)]
+    admin_password: Option<String>,
+    /// Lifetime of session tokens, in seconds.
+    #[arg(long, env = "COSMICTRON_TOKEN_TTL_SECS")]
+    token_ttl_secs: Option<u64>,
+    /// Largest JSON request body, in bytes.
+    #[arg(long, env = "COSMICTRON_MAX_BODY_BYTES")]
+    max_body_bytes: Option<usize>,
+    /// Largest module upload, in bytes.
+    #[arg(long, env = "COSMICTRON_MAX_MODULE_BYTES")]
+    max_module_bytes: Option<usize>,
+    /// Requests per minute per client IP (the burst is a twelfth of it, at least 1).
+    #[arg(long, env = "COSMICTRON_RATE_LIMIT_PER_IP")]
+    rate_limit_per_ip: Option<u32>,
+    /// Requests per minute per identity (the burst is a twelfth of it, at least 1).
+    #[arg(long, env = "COSMICTRON_RATE_LIMIT_PER_IDENTITY")]
+    rate_limit_per_identity: Option<u32>,
+}
+
+fn limit(per_minute: u32) -> crate::config::RateLimit {
+    crate::config::RateLimit {
+        per_minute,
+        burst: (per_minute / 12).max(1),
+    }
+}
+
+pub(crate) fn config_of(a: ServeArgs) -> anyhow::Result<ServerConfig> {
+    let mut c = match &a.config {
+        Some(path) => ServerConfig::from_toml_file(path)?,
+        None => ServerConfig::default(),
+    };
+    if let Some(v) = a.data_dir {
+        c.data_dir = v;
+    }
+    if let Some(v) = a.listen {
+        c.listen = v;
+    }
+    if a.static_dir.is_some() {
+        c.static_dir = a.static_dir;
+    }
+    if a.admin_email.is_some() {
+        c.admin_email = a.admin_email;
+    }
+    if a.admin_password.is_some() {
+        c.admin_password = a.admin_password;
+    }
+    if let Some(v) = a.token_ttl_secs {
+        c.token_ttl_secs = v;
+    }
+    if let Some(v) = a.max_body_bytes {
+        c.max_body_bytes = v;
+    }
+    if let Some(v) = a.max_module_bytes {
+        c.max_module_bytes = v;
+    }
+    if let Some(v) = a.rate_limit_per_ip {
+        c.rate_limit_per_ip = limit(v);
+    }
+    if let Some(v) = a.rate_limit_per_identity {
+        c.rate_limit_per_identity = limit(v);
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+    let config = config_of(args)?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    eprintln!(
+        "cosmictron listening on http://{addr} (data in {})",
+        config.data_dir.display()
+    );
+    crate::run::run(listener, config, crate::run::shutdown_signal()).await?;
+    eprintln!("cosmictron stopped cleanly");
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! `GET /v1/ws`: the WebSocket API (subscribe, unsubscribe, call, query), JSON text or
+//! MessagePack binary frames. The token comes from `Authorization: Bearer` or `?token=`.
+//!
+//! - `protocol.rs` the messages and their two encodings
+//! - `session.rs`  one connection: reading, writing, calls in flight, keepalive
+//! - `hub.rs`      one subscription manager per module, shared by every connection
+
+mod hub;
+mod protocol;
+mod session;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::app::{AppState, Counters};
+use crate::http::caller::Caller;
+
+pub(crate) use hub::SubscriptionHub;
+use protocol::{Encoding, JSON_PROTOCOL, MSGPACK_PROTOCOL};
+
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new().route("/v1/ws", get(upgrade))
+}
+
+async fn upgrade(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let wants_msgpack = ws
+        .requested_protocols()
+        .any(|p| p.as_bytes() == MSGPACK_PROTOCOL.as_bytes());
+    let (ws, encoding) = if wants_msgpack {
+        (ws.protocols([MSGPACK_PROTOCOL]), Encoding::MessagePack)
+    } else {
+        (ws.protocols([JSON_PROTOCOL]), Encoding::Json)
+    };
+    Counters::bump(&state.counters.ws_connections);
+    let max = state.config.ws_max_message_bytes;
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| session::serve(socket, state, caller, encoding))
+        .into_response()
+}

@@ -1,0 +1,365 @@
+//! One WebSocket connection.
+//!
+//! A single task owns the socket and multiplexes: frames from the client, results of calls
+//! and queries running elsewhere (a bounded channel), subscription updates (woken by the
+//! subscription managers through a `Notify`), keepalive pings, and server shutdown.
+//!
+//! Subscribing runs inside this task, so a `subscribed` answer is always written before any
+//! `update` that mentions its id. Calls and queries run concurrently (at most
+//! [`CALLS_IN_FLIGHT`] per connection), so a pipelining client shares fsyncs with itself;
+//! their `result`/`rows` answers carry the request's `id` and may arrive in any order.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use cosmictron_sql::{Subscriber, SubscriberEvent, TxUpdate, value_to_json};
+use cosmictron_types::Value;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value as Json, json};
+use tokio::sync::{Notify, Semaphore, mpsc};
+
+use crate::app::{AppState, Counters};
+use crate::error::{Error, Result};
+use crate::http::caller::Caller;
+use crate::http::reducer_routes;
+use crate::http::sql_routes::{self, param_value, result_json, route_query, sql_caller};
+use crate::ws::protocol::{ClientMessage, Encoding, decode, error_json, error_message};
+
+/// Calls and queries one connection may have running at once.
+const CALLS_IN_FLIGHT: usize = 256;
+/// Close code for "going away" (server shutdown, client gone silent).
+const GOING_AWAY: u16 = 1001;
+/// Close code for "policy violation" (a client that lags too far behind).
+const POLICY: u16 = 1008;
+
+struct Connection {
+    state: Arc<AppState>,
+    caller: Caller,
+    encoding: Encoding,
+    notify: Arc<Notify>,
+    /// One subscriber per module this connection subscribes in.
+    subscribers: HashMap<String, Arc<Subscriber>>,
+    /// Which module each subscription id lives in.
+    subscription_modules: HashMap<u64, String>,
+    results: mpsc::Sender<Json>,
+    in_flight: Arc<Semaphore>,
+}
+
+fn rows_json(rows: &[Vec<Value>]) -> Vec<Json> {
+    rows.iter()
+        .map(|r| Json::Array(r.iter().map(value_to_json).collect()))
+        .collect()
+}
+
+fn update_json(module: &str, update: &TxUpdate) -> Json {
+    let updates: Vec<Json> = update
+        .updates
+        .iter()
+        .map(|u| json!({"id": u.id, "inserts": rows_json(&u.inserts), "deletes": rows_json(&u.deletes)}))
+        .collect();
+    json!({"type": "update", "module": module, "tx_id": update.tx_id, "updates": updates})
+}
+
+fn encode(encoding: Encoding, message: &Json) -> Option<Message> {
+    match encoding {
+        Encoding::Json => Some(Message::Text(Utf8Bytes::from(message.to_string()))),
+        Encoding::MessagePack => rmp_serde::to_vec_named(message)
+            .ok()
+            .map(|b| Message::Binary(b.into())),
+    }
+}
+
+pub(crate) async fn serve(
+    socket: WebSocket,
+    state: Arc<AppState>,
+    caller: Caller,
+    encoding: Encoding,
+) {
+    state
+        .counters
+        .ws_connections_open
+        .fetch_add(1, Ordering::Relaxed);
+    let (results_tx, results_rx) = mpsc::channel(state.config.ws_queue_capacity);
+    let mut conn = Connection {
+        state: state.clone(),
+        caller,
+        encoding,
+        notify: Arc::new(Notify::new()),
+        subscribers: HashMap::new(),
+        subscription_modules: HashMap::new(),
+        results: results_tx,
+        in_flight: Arc::new(Semaphore::new(CALLS_IN_FLIGHT)),
+    };
+    conn.run(socket, results_rx).await;
+    // Dropping the subscribers disconnects them and frees what they held.
+    conn.subscribers.clear();
+    state
+        .counters
+        .ws_connections_open
+        .fetch_sub(1, Ordering::Relaxed);
+}
+
+impl Connection {
+    async fn run(&mut self, socket: WebSocket, mut results: mpsc::Receiver<Json>) {
+        let (mut sink, mut stream) = socket.split();
+        let ping_every = Duration::from_secs(self.state.config.ws_ping_interval_secs.max(1));
+        let mut ping = tokio::time::interval(ping_every);
+        ping.tick().await;
+        let mut last_heard = Instant::now();
+        let mut shutdown = self.state.shutdown.subscribe();
+        let notify = self.notify.clone();
+        loop {
+            let mut outgoing: Vec<Json> = Vec::new();
+            let mut close: Option<(u16, &'static str)> = None;
+            tokio::select! {
+                frame = stream.next() => {
+                    last_heard = Instant::now();
+                    match frame {
+                        None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                        Some(Ok(Message::Text(text))) => outgoing.extend(self.handle(text.as_bytes()).await),
+                        Some(Ok(Message::Binary(bytes))) => outgoing.extend(self.handle(&bytes).await),
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    }
+                }
+                Some(result) = results.recv() => outgoing.push(result),
+                () = notify.notified() => {
+                    let (updates, lagging) = self.drain_updates();
+                    outgoing.extend(updates);
+                    if lagging {
+                        close = Some((POLICY, "subscriber_lagging"));
+                    }
+                }
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > ping_every * 3 {
+                        close = Some((GOING_AWAY, "no pong"));
+                    } else if sink.send(Message::Ping(Default::default())).await.is_err() {
+                        return;
+                    }
+                }
+                _ = shutdown.changed() => close = Some((GOING_AWAY, "server shutting down")),
+            }
+            for message in outgoing {
+                let Some(frame) = encode(self.encoding, &message) else {
+                    continue;
+                };
+                Counters::bump(&self.state.counters.ws_messages_out);
+                if sink.send(frame).await.is_err() {
+                    return;
+                }
+            }
+            if let Some((code, reason)) = close {
+                let _ = sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code,
+                        reason: Utf8Bytes::from_static(reason),
+                    })))
+                    .await;
+                return;
+            }
+        }
+    }
+
+    /// Handles one client message; returns what to answer right away (in order).
+    async fn handle(&mut self, bytes: &[u8]) -> Vec<Json> {
+        Counters::bump(&self.state.counters.ws_messages_in);
+        let message = match decode(self.encoding, bytes) {
+            Ok(m) => m,
+            Err(error) => return vec![error],
+        };
+        match message {
+            ClientMessage::Subscribe {
+                id,
+                query,
+                params,
+                from_tx,
+                module,
+            } => match self.subscribe(id, query, params, from_tx, module).await {
+                Ok(answers) => answers,
+                Err(e) => vec![error_message(id, &e)],
+            },
+            ClientMessage::Unsubscribe { id } => {
+                let removed = self
+                    .subscription_modules
+                    .remove(&id)
+                    .and_then(|m| self.subscribers.get(&m).map(|s| s.unsubscribe(id)))
+                    .unwrap_or(false);
+                if removed {
+                    vec![json!({"type": "unsubscribed", "id": id})]
+                } else {
+                    vec![error_json(
+                        Some(json!(id)),
+                        "no_such_subscription",
+                        "no subscription has that id",
+                    )]
+                }
+            }
+            ClientMessage::Call {
+                id,
+                reducer,
+                args,
+                module,
+            } => {
+                self.spawn_call(id, reducer, args.unwrap_or_else(|| json!({})), module)
+                    .await;
+                Vec::new()
+            }
+            ClientMessage::Query {
+                id,
+                query,
+                params,
+                module,
+            } => {
+                self.spawn_query(id, query, params, module).await;
+                Vec::new()
+            }
+        }
+    }
+
+    async fn spawn_call(&self, id: u64, reducer: String, args: Json, module: Option<String>) {
+        let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        let (state, caller, results) = (self.state.clone(), self.caller, self.results.clone());
+        tokio::spawn(async move {
+            let answer = if args.is_object() {
+                match reducer_routes::call(&state, caller, module, reducer, args).await {
+                    Ok(out) => {
+                        let mut m = reducer_routes::call_json(&out);
+                        m["type"] = json!("result");
+                        m["id"] = json!(id);
+                        m
+                    }
+                    Err(e) => error_message(id, &e),
+                }
+            } else {
+                error_message(
+                    id,
+                    &Error::request(
+                        422,
+                        "invalid_arguments",
+                        "`args` is an object of named arguments",
+                    ),
+                )
+            };
+            drop(permit);
+            let _ = results.send(answer).await;
+        });
+    }
+
+    async fn spawn_query(&self, id: u64, query: String, params: Vec<Json>, module: Option<String>) {
+        let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        let (state, caller, results) = (self.state.clone(), self.caller, self.results.clone());
+        tokio::spawn(async move {
+            let answer = match sql_routes::run_query(&state, caller, query, params, module).await {
+                Ok(r) => {
+                    let mut m = result_json(&r);
+                    m["type"] = json!("rows");
+                    m["id"] = json!(id);
+                    m
+                }
+                Err(e) => error_message(id, &e),
+            };
+            drop(permit);
+            let _ = results.send(answer).await;
+        });
+    }
+
+    async fn subscribe(
+        &mut self,
+        id: u64,
+        query: String,
+        params: Vec<Json>,
+        from_tx: Option<u64>,
+        module: Option<String>,
+    ) -> Result<Vec<Json>> {
+        if self.subscription_modules.contains_key(&id) {
+            return Err(Error::request(
+                409,
+                "duplicate_subscription_id",
+                format!("subscription {id} exists; unsubscribe it first"),
+            ));
+        }
+        let core = self.state.core()?.clone();
+        let params: Vec<Value> = params.iter().map(param_value).collect::<Result<_>>()?;
+        let config = self.state.sql_config();
+        let module = route_query(&core, &query, module.as_deref(), &config)?;
+        let subscriber = match self.subscribers.get(&module) {
+            Some(s) => s.clone(),
+            None => {
+                let manager = core.subs.manager(
+                    &core.db,
+                    &core.sql,
+                    &module,
+                    self.state.config.ws_queue_capacity,
+                )?;
+                let who = sql_caller(&core, &self.caller, &module)?;
+                let notify = self.notify.clone();
+                let s = Arc::new(manager.connect(who, Arc::new(move || notify.notify_one())));
+                self.subscribers.insert(module.clone(), s.clone());
+                s
+            }
+        };
+        let subscribed =
+            tokio::task::spawn_blocking(move || subscriber.subscribe(id, &query, &params, from_tx))
+                .await
+                .map_err(|e| Error::request(500, "internal", e.to_string()))??;
+        self.subscription_modules.insert(id, module.clone());
+        let columns: Vec<&str> = subscribed.columns.iter().map(|c| c.name.as_str()).collect();
+        let mut answers = vec![json!({
+            "type": "subscribed",
+            "id": id,
+            "module": module,
+            "tx_id": subscribed.tx_id,
+            "resumed": subscribed.resumed,
+            "columns": columns,
+            "rows": rows_json(&subscribed.rows),
+        })];
+        // A resumed subscription: what changed while the client was away, oldest first.
+        answers.extend(subscribed.missed.iter().map(|u| update_json(&module, u)));
+        Ok(answers)
+    }
+
+    /// Everything the subscribers have queued, as `update` messages (one per module and tx);
+    /// `true` when a subscriber lagged and the connection must be closed.
+    fn drain_updates(&mut self) -> (Vec<Json>, bool) {
+        let mut out = Vec::new();
+        let mut lagging = false;
+        let mut ended = Vec::new();
+        for (module, subscriber) in &self.subscribers {
+            while let Some(event) = subscriber.try_recv() {
+                match event {
+                    SubscriberEvent::Update(update) => out.push(update_json(module, &update)),
+                    SubscriberEvent::Ended {
+                        id,
+                        after_tx,
+                        code,
+                        message,
+                    } => {
+                        ended.push(id);
+                        let mut m = error_json(Some(json!(id)), code, &message);
+                        m["module"] = json!(module);
+                        m["after_tx"] = json!(after_tx);
+                        out.push(m);
+                    }
+                    SubscriberEvent::Lagging { dropped_after_tx } => {
+                        out.push(error_json(
+                            None,
+                            "subscriber_lagging",
+                            &format!("updates after tx {dropped_after_tx} of module `{module}` could not be queued; reconnect and resubscribe with from_tx = {dropped_after_tx}"),
+                        ));
+                        lagging = true;
+                    }
+                }
+            }
+        }
+        for id in ended {
+            self.subscription_modules.remove(&id);
+        }
+        (out, lagging)
+    }
+}
