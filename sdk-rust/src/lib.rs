@@ -50,9 +50,9 @@ mod sys;
 mod table;
 
 pub use column::Column;
-pub use context::ReducerContext;
+pub use context::{ReducerContext, ScheduleId};
 pub use cosmictron_sdk_macros::{reducer, table};
-pub use cosmictron_types::{Identity, TableDef, Timestamp, Value};
+pub use cosmictron_types::{ConnectionId, Identity, TableDef, Timestamp, Value};
 pub use error::Error;
 pub use registry::ABI_VERSION;
 pub use sys::LogLevel;
@@ -62,7 +62,7 @@ pub use table::{Db, PrimaryKey, Table, TableHandle};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::registry::{
-        ReducerInfo, bad_row, decode_args, encode_result, register_reducer, register_table,
+        RawArgs, ReducerInfo, bad_row, decode_args, encode_result, register_reducer, register_table,
     };
     pub use cosmictron_types::ColumnDef;
     pub use serde;

@@ -20,12 +20,15 @@ pub enum Error {
         "invalid module name `{0}`: a letter or `_` followed by letters, digits or `_` (at most 64)"
     )]
     InvalidName(String),
-    /// Redeploying a different module under a name is an upgrade, not built yet.
-    #[error(
-        "module `{0}` is already deployed with another version; upgrades are not supported yet"
-    )]
-    UpgradeNotSupported(String),
-    #[error("only the owner of module `{0}` may redeploy it")]
+    /// The new version changes the module's tables in ways that would lose or misread data;
+    /// every incompatibility is listed. Deploy with `clear_data` to start afresh.
+    #[error("module `{module}` cannot be upgraded in place: {}", problems.join("; "))]
+    IncompatibleSchema {
+        module: String,
+        problems: Vec<String>,
+    },
+    /// Only a module's owner may upgrade or undeploy it.
+    #[error("only the owner of module `{0}` may change or remove it")]
     NotOwner(String),
     #[error("{op} `{path}`: {source}")]
     Io {
@@ -46,8 +49,8 @@ impl Error {
             Error::Engine(e) => e.code(),
             Error::NoSuchModule(_) => "no_such_module",
             Error::InvalidName(_) => "invalid_name",
-            Error::UpgradeNotSupported(_) => "upgrade_not_supported",
-            Error::NotOwner(_) => "forbidden",
+            Error::IncompatibleSchema { .. } => "incompatible_schema",
+            Error::NotOwner(_) => "not_owner",
             Error::Io { .. } => "storage_error",
             Error::CorruptStore { .. } => "corrupt",
         }
@@ -64,7 +67,7 @@ impl Error {
             },
             Error::NoSuchModule(_) => 404,
             Error::InvalidName(_) => 400,
-            Error::UpgradeNotSupported(_) => 409,
+            Error::IncompatibleSchema { .. } => 409,
             Error::NotOwner(_) => 403,
             Error::Io { .. } | Error::CorruptStore { .. } => 503,
         }

@@ -13,13 +13,24 @@
 //! `<data-dir>/modules/` and reloaded when the directory is opened again.
 //!
 //! Layout:
-//! - `facade.rs` [`Cosmictron`]: open, deploy, call, read
-//! - `store.rs`  the module store in the data directory
-//! - `error.rs`  [`Error`] with stable codes and HTTP statuses
+//! - `facade.rs`      [`Cosmictron`]: open, call, connect clients, read, schedules
+//! - `deploy.rs`      deploy, upgrade (schema rules), undeploy, reload at open
+//! - `module_info.rs` [`ModuleInfo`]: a module's tables and reducers, described
+//! - `scheduler.rs`   the background thread firing scheduled reducers
+//! - `store.rs`       the module store in the data directory
+//! - `error.rs`       [`Error`] with stable codes and HTTP statuses
 
+mod deploy;
 mod error;
 mod facade;
+mod module_info;
+mod scheduler;
 mod store;
 
+pub use cosmictron_types::ConnectionId;
+pub use cosmictron_wasm_host::{Args, CallContext, Schedule};
+pub use deploy::DeployOptions;
 pub use error::{Error, Result};
 pub use facade::{CallResult, Cosmictron, CosmictronConfig, DeployInfo};
+pub use module_info::{ArgInfo, ColumnInfo, ModuleInfo, ReducerInfo, TableInfo};
+pub use scheduler::SchedulerConfig;

@@ -25,6 +25,7 @@ fn config() -> CosmictronConfig {
             module_log_lines_max: 100,
             ..HostConfig::default()
         },
+        ..CosmictronConfig::default()
     }
 }
 
@@ -84,7 +85,7 @@ fn deploy_creates_tables_runs_init_and_lists_reducers() {
         "init ran once"
     );
     let err = db.deploy("shop", &wasm, BOB).expect_err("not the owner");
-    assert_eq!(err.code(), "forbidden");
+    assert_eq!(err.code(), "not_owner");
     let err = db.deploy("bad", b"not wasm", ALICE).expect_err("garbage");
     assert_eq!(err.code(), "invalid_module");
 }

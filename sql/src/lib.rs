@@ -28,6 +28,7 @@
 //! - `expr/`       bound expressions and their evaluation over a row of values
 //! - `exec/`       operators: scans, hash joins, aggregation, sort, set operations
 //! - `rls.rs`      read policies compiled per table
+//! - `write_policy.rs` [`WritePolicy`]: write policies checked on rows reducers write
 //! - `config.rs`   [`SqlConfig`] limits and the [`Caller`]
 //! - `result.rs`   [`QueryResult`] and its JSON form
 //! - `error.rs`    [`SqlError`] with stable codes
@@ -62,9 +63,11 @@ mod parse;
 mod plan;
 mod result;
 mod rls;
+mod write_policy;
 
 pub use config::{Caller, SqlConfig};
 pub use conformance::{SltDatabase, SltError, SltSummary, run_slt_file, run_slt_script};
 pub use engine::SqlEngine;
 pub use error::{Result, SqlError};
 pub use result::{QueryResult, ResultColumn, value_to_json};
+pub use write_policy::WritePolicy;

@@ -33,6 +33,7 @@
 //! - `error.rs`    [`HostError`] with stable codes
 
 mod abi;
+mod abi_tables;
 mod call;
 mod config;
 mod def;
@@ -40,12 +41,19 @@ mod error;
 mod logs;
 mod memory;
 mod module;
+mod policy;
+mod schedule;
 mod state;
+mod upgrade;
 mod validate;
 
-pub use call::CallOutcome;
+pub use call::{Args, CallContext, CallOutcome};
 pub use config::HostConfig;
-pub use def::{ABI_VERSION, ModuleDef, ReducerDef};
+pub use def::{ABI_VERSION, LIFECYCLES, ModuleDef, ReducerDef};
 pub use error::{HostError, ModuleError, Result};
 pub use logs::{LogLevel, LogLine};
-pub use module::{LoadedModule, WasmHost};
+pub use module::{LoadedModule, WasmHost, module_identity};
+pub use schedule::{
+    SCHEDULES_TABLE, Schedule, ScheduledRun, ensure_schedules_table, schedules_table_def,
+};
+pub use upgrade::{UpgradePlan, plan_upgrade};
