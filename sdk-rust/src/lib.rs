@@ -64,6 +64,6 @@ pub mod __private {
     pub use crate::registry::{
         RawArgs, ReducerInfo, bad_row, decode_args, encode_result, register_reducer, register_table,
     };
-    pub use cosmictron_types::ColumnDef;
+    pub use cosmictron_types::{ColumnDef, OnDelete};
     pub use serde;
 }
