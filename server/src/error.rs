@@ -36,6 +36,9 @@ pub enum Error {
         path: String,
         source: std::io::Error,
     },
+    /// Building a module for a test failed (the compiler's messages).
+    #[error("building the module failed: {0}")]
+    ModuleBuild(String),
     /// A stored module's metadata cannot be read.
     #[error("corrupt module store `{path}`: {reason}")]
     CorruptStore { path: String, reason: String },
@@ -51,6 +54,7 @@ impl Error {
             Error::InvalidName(_) => "invalid_name",
             Error::IncompatibleSchema { .. } => "incompatible_schema",
             Error::NotOwner(_) => "not_owner",
+            Error::ModuleBuild(_) => "module_build_failed",
             Error::Io { .. } => "storage_error",
             Error::CorruptStore { .. } => "corrupt",
         }
@@ -69,6 +73,7 @@ impl Error {
             Error::InvalidName(_) => 400,
             Error::IncompatibleSchema { .. } => 409,
             Error::NotOwner(_) => 403,
+            Error::ModuleBuild(_) => 500,
             Error::Io { .. } | Error::CorruptStore { .. } => 503,
         }
     }

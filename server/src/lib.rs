@@ -18,6 +18,7 @@
 //! - `module_info.rs` [`ModuleInfo`]: a module's tables and reducers, described
 //! - `scheduler.rs`   the background thread firing scheduled reducers
 //! - `store.rs`       the module store in the data directory
+//! - `testing.rs`     [`testing::TestModule`]: module authors' `cargo test` helper
 //! - `error.rs`       [`Error`] with stable codes and HTTP statuses
 
 mod deploy;
@@ -26,6 +27,7 @@ mod facade;
 mod module_info;
 mod scheduler;
 mod store;
+pub mod testing;
 
 pub use cosmictron_types::ConnectionId;
 pub use cosmictron_wasm_host::{Args, CallContext, Schedule};

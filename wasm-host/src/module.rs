@@ -244,6 +244,14 @@ impl LoadedModule {
         &self.def
     }
 
+    /// Discards the idle instance and instantiates a fresh one (what follows a trap); frees
+    /// the memory a module grew during earlier calls.
+    pub fn reset_instance(&self) -> Result<()> {
+        let instance = self.instantiate()?;
+        *self.idle.lock() = Some(instance);
+        Ok(())
+    }
+
     /// A fresh instance: instantiated, its memory found, its registrations run.
     pub(crate) fn instantiate(&self) -> Result<Instance> {
         let state = HostState::new(&self.shared, &self.name, &self.config);
