@@ -113,15 +113,18 @@ pub(crate) fn table_update(
         let row = decode(&table, schema.columns(), &row)?;
         if state.policies.has(&table) {
             check(state, &table, &row, WriteKind::Update)?;
-            let key: Vec<Value> = schema.indexes[0]
-                .columns
-                .iter()
-                .map(|&c| row[c].clone())
-                .collect();
+            // Without a primary key `update` itself refuses (`no_primary_key`) below.
             if schema.has_primary_key
-                && let Some(old) = tx.get(&table, &key)?
+                && let Some(pk) = schema.indexes.first()
             {
-                check(state, &table, &old, WriteKind::Update)?;
+                let key: Vec<Value> = pk
+                    .columns
+                    .iter()
+                    .filter_map(|&c| row.get(c).cloned())
+                    .collect();
+                if let Some(old) = tx.get(&table, &key)? {
+                    check(state, &table, &old, WriteKind::Update)?;
+                }
             }
         }
         let old = tx.update(&table, row)?;
