@@ -38,7 +38,8 @@ fn shop_with_items() -> (tempfile::TempDir, Cosmictron) {
 
 #[test]
 fn a_compatible_upgrade_keeps_data_and_serves_the_new_reducers() {
-    // Proves an upgrade adds the nullable column (NULL in old rows), the new table and index,
+    // Proves an upgrade adds the nullable column (NULL in old rows) and the column with a
+    // default (the default in old rows), the new table and index,
     // drops the old index, keeps every row, does not run init again, swaps the reducers, and
     // is what a restart loads.
     let (dir, db) = shop_with_items();
@@ -50,7 +51,12 @@ fn a_compatible_upgrade_keeps_data_and_serves_the_new_reducers() {
     assert!(info.reducers.iter().any(|r| r == "add_labelled"));
     let items = db.rows("shop", "items").expect("items");
     assert_eq!(items.len(), 2);
-    assert!(items.iter().all(|r| r.len() == 6 && r[5] == Value::Null));
+    assert!(
+        items
+            .iter()
+            .all(|r| r.len() == 7 && r[5] == Value::Null && r[6] == Value::I64(10)),
+        "{items:?}"
+    );
     assert_eq!(
         db.rows("shop", "audit").expect("audit").len(),
         1,

@@ -1,7 +1,8 @@
 //! Upgrades: what a new version of a module may change about its tables while keeping their
 //! data, and the schema changes that carry it out.
 //!
-//! Allowed: new tables; new nullable columns at the end of a table (existing rows get NULL);
+//! Allowed: new tables; new columns at the end of a table that are nullable (existing rows
+//! get NULL) or have a default (`#[default(...)]`: existing rows get it);
 //! new, dropped or redefined indexes; changed write policies (the host enforces them from the
 //! module's definition); changed reducers. Everything else — a dropped table or column, a
 //! changed column type, a moved column, a new non-nullable column, a changed primary key,
@@ -68,7 +69,8 @@ impl UpgradePlan {
                     tx.create_table(def.clone())?;
                 }
                 Step::AddColumn { table, column } => {
-                    tx.add_column(table, column.clone(), Value::Null)?
+                    let default = column.default.clone().unwrap_or(Value::Null);
+                    tx.add_column(table, column.clone(), default)?
                 }
                 Step::DropIndex { table, index } => tx.drop_index(table, index)?,
                 Step::CreateIndex { table, index } => tx.create_index(table, index.clone())?,
@@ -131,9 +133,9 @@ fn compare_table(
         }
     }
     for col in new.columns.iter().skip(old.columns.len()) {
-        if !col.ty.nullable || col.auto_inc {
+        if col.auto_inc || (!col.ty.nullable && col.default.is_none()) {
             problems.push(format!(
-                "table `{name}`: new column `{}` must be nullable (an `Option`) so existing rows can hold NULL",
+                "table `{name}`: new column `{}` must be nullable (an `Option`) or have a #[default(...)] so existing rows have a value",
                 col.name
             ));
         } else {
@@ -268,6 +270,10 @@ mod tests {
                 "missing {e:?} in {problems:#?}"
             );
         }
+        let mut with_default = items().column("count", ScalarType::I64);
+        with_default.columns[2].default = Some(Value::I64(0));
+        let plan = plan_upgrade(&[items()], &module(vec![with_default])).expect("a default");
+        assert_eq!(plan.describe(), ["add column `count` to `items`"]);
         let new = module(vec![items().column("req", ScalarType::String)]);
         let problems = plan_upgrade(&[items()], &new).expect_err("not nullable");
         assert!(

@@ -1,7 +1,7 @@
 //! `#[table(name = "...", public, event)]` on a struct with named fields.
 //!
 //! Field attributes: `#[primary_key]`, `#[auto_inc]`, `#[index]`, `#[unique]`, `#[pii]`,
-//! `#[fk(table.column)]` / `#[fk(table.column, on_delete = cascade)]`.
+//! `#[fk(table.column)]` / `#[fk(table.column, on_delete = cascade)]`, `#[default(expr)]`.
 //! Struct attributes after `#[table]`: any number of `#[rls(read = "...", write = "...")]` and
 //! of `#[index(name = "...", columns(a, b), unique?)]` (multi-column indexes).
 
@@ -49,6 +49,8 @@ struct Column {
     pii: bool,
     /// `#[fk(table.column)]`: the referenced table and column, and whether deletes cascade.
     fk: Option<(String, String, bool)>,
+    /// `#[default(expr)]`: the value existing rows get when an upgrade adds the column.
+    default: Option<syn::Expr>,
 }
 
 const FIELD_ATTRS: [&str; 5] = ["primary_key", "auto_inc", "index", "unique", "pii"];
@@ -108,6 +110,7 @@ fn take_columns(item: &mut ItemStruct) -> Result<Vec<Column>> {
             unique: false,
             pii: false,
             fk: None,
+            default: None,
         };
         let mut kept = Vec::new();
         for attr in field.attrs.drain(..) {
@@ -124,6 +127,7 @@ fn take_columns(item: &mut ItemStruct) -> Result<Vec<Column>> {
                     }
                 }
                 Some("fk") => col.fk = Some(parse_fk(&attr)?),
+                Some("default") => col.default = Some(attr.parse_args()?),
                 _ => kept.push(attr),
             }
         }
@@ -249,11 +253,18 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream
 
     let column_defs = columns.iter().map(|c| {
         let (n, ty, auto, pii) = (c.ident.to_string(), &c.ty, c.auto_inc, c.pii);
+        let default = c.default.as_ref().map(|e| {
+            quote! {
+                col.default = ::std::option::Option::Some(
+                    <#ty as ::cosmictron_sdk::Column>::to_value(&(#e)));
+            }
+        });
         quote! {{
             let mut col = ::cosmictron_sdk::__private::ColumnDef::new(
                 #n, <#ty as ::cosmictron_sdk::Column>::column_type());
             col.auto_inc = #auto;
             col.pii = #pii;
+            #default
             def.columns.push(col);
         }}
     });

@@ -1,5 +1,5 @@
 //! The `basic` test module's next version, with only compatible table changes: a new nullable
-//! column, a dropped index, a new index, a new table. Its reducers differ from `basic`'s.
+//! column, a new column with a default, a dropped index, a new index, a new table. Its reducers differ from `basic`'s.
 
 use cosmictron_sdk::{Error, Identity, ReducerContext, reducer, table};
 
@@ -18,6 +18,8 @@ pub struct Item {
     #[pii]
     pub note: Option<String>,
     pub label: Option<String>,
+    #[default(10)]
+    pub stock: i64,
 }
 
 #[table(name = "audit", event)]
@@ -51,6 +53,7 @@ pub fn add_labelled(ctx: &ReducerContext, name: String, label: String) -> Result
         owner: ctx.sender,
         note: None,
         label: Some(label),
+        stock: 1,
     })
 }
 
