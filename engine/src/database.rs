@@ -88,8 +88,9 @@ pub(crate) struct DbInner {
     pub(crate) config: EngineConfig,
     /// `databases/<name>` in the data directory; `None` for a memory-only database.
     pub(crate) dir: Option<PathBuf>,
-    /// Serializes writers: held for the whole of a write transaction.
-    pub(crate) writer: Mutex<Writer>,
+    /// Serializes writers: held for the whole of a write transaction. In an `Arc` so a
+    /// transaction can own its guard (see [`Database::begin_write_owned`]).
+    pub(crate) writer: Arc<Mutex<Writer>>,
     /// Tables and catalog. Write-locked briefly per operation, read-locked per chunk of a read.
     pub(crate) state: RwLock<DbState>,
     pub(crate) wal: Option<Wal>,
@@ -140,9 +141,9 @@ impl DbInner {
             name,
             config,
             dir,
-            writer: Mutex::new(Writer {
+            writer: Arc::new(Mutex::new(Writer {
                 next_tx: last_tx + 1,
-            }),
+            })),
             state: RwLock::new(state),
             wal,
             latest: AtomicU64::new(last_tx),
@@ -264,7 +265,15 @@ impl Database {
 
     /// Starts the write transaction, waiting for the current writer to finish.
     pub fn begin_write(&self) -> Result<WriteTx<'_>> {
-        WriteTx::begin(&self.inner)
+        WriteTx::begin(self.inner.clone())
+    }
+
+    /// Like [`Database::begin_write`], but the transaction owns its handle on the database
+    /// (`'static`): it can be stored, moved to another thread, or lent to a callback that
+    /// needs `'static` data (the WASM host keeps it in the module instance's store during a
+    /// reducer call).
+    pub fn begin_write_owned(&self) -> Result<WriteTx<'static>> {
+        WriteTx::begin(self.inner.clone())
     }
 
     /// Runs `f` in a write transaction: commits if it returns `Ok`, rolls back otherwise.

@@ -6,12 +6,13 @@
 //! see them early and never wait for them. Every operation is atomic on its own: if it fails
 //! (a constraint, a type error), what it had done is undone and the transaction can go on.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use cosmictron_types::{
     AddColumn, ColumnDef, IndexDef, TableDef, Timestamp, Value, encode_key_value, encode_row,
 };
-use parking_lot::MutexGuard;
+use parking_lot::{ArcMutexGuard, RawMutex};
 
 use crate::change_set::{ChangeCollector, ChangeSet, CollectorMark};
 use crate::database::{DbInner, Pending, Writer, now_micros};
@@ -76,9 +77,16 @@ struct Mark {
 }
 
 /// A write transaction. Commit with [`WriteTx::commit`]; dropping it rolls back.
+///
+/// The transaction owns its handle on the database and its writer-lock guard, so nothing in it
+/// borrows; `'db` only ties a transaction from [`Database::begin_write`](crate::Database::begin_write)
+/// to its `Database` for readability of ordinary code, while
+/// [`Database::begin_write_owned`](crate::Database::begin_write_owned) gives a `'static` one.
 pub struct WriteTx<'db> {
-    db: &'db DbInner,
-    writer: Option<MutexGuard<'db, Writer>>,
+    db: Arc<DbInner>,
+    /// The writer lock, released at commit (before the durability wait) or at rollback.
+    writer: Option<ArcMutexGuard<RawMutex, Writer>>,
+    _db: PhantomData<&'db DbInner>,
     tx: TxId,
     undo: Vec<Undo>,
     /// The encoded ops of the WAL record (only when the database has a log).
@@ -100,13 +108,14 @@ impl std::fmt::Debug for WriteTx<'_> {
 }
 
 impl<'db> WriteTx<'db> {
-    pub(crate) fn begin(db: &'db DbInner) -> Result<WriteTx<'db>> {
-        let writer = db.writer.lock();
+    pub(crate) fn begin(db: Arc<DbInner>) -> Result<WriteTx<'db>> {
+        let writer = db.writer.lock_arc();
         db.check_poison()?;
         let tx = writer.next_tx;
         Ok(WriteTx {
             db,
             writer: Some(writer),
+            _db: PhantomData,
             tx,
             undo: Vec::new(),
             log: Vec::new(),
@@ -142,7 +151,9 @@ impl<'db> WriteTx<'db> {
             )));
         }
         let mark = self.mark();
-        let mut state = self.db.state.write();
+        // A second handle on the database, so the state guard does not borrow `self`.
+        let db = Arc::clone(&self.db);
+        let mut state = db.state.write();
         let result = op(self, &mut state);
         if result.is_err() {
             self.undo_to(&mut state, &mark);
@@ -536,6 +547,27 @@ impl<'db> WriteTx<'db> {
         read::find(state.by_name(table)?, index, prefix, View::Latest)
     }
 
+    /// Rows whose key for index `index` lies within the bounds (each a prefix of leading
+    /// column values), in key order, at most `limit`.
+    pub fn range(
+        &self,
+        table: &str,
+        index: &str,
+        lower: std::ops::Bound<&[Value]>,
+        upper: std::ops::Bound<&[Value]>,
+        limit: usize,
+    ) -> Result<Vec<Vec<Value>>> {
+        let state = self.db.state.read();
+        read::range(
+            state.by_name(table)?,
+            index,
+            lower,
+            upper,
+            View::Latest,
+            limit,
+        )
+    }
+
     /// Every current row.
     pub fn scan(&self, table: &str) -> Result<Vec<Vec<Value>>> {
         let state = self.db.state.read();
@@ -611,7 +643,8 @@ impl<'db> WriteTx<'db> {
             return;
         }
         if !self.undo.is_empty() {
-            let mut state = self.db.state.write();
+            let db = Arc::clone(&self.db);
+            let mut state = db.state.write();
             let start = Mark {
                 undo: 0,
                 log_len: 0,
@@ -750,4 +783,42 @@ fn key_of_columns(row: &[Value], columns: &[usize]) -> Option<KeyBytes> {
 /// The key a child's foreign key holds for this parent row: the parent's referenced columns.
 fn parent_key(parent: &Table, ref_index: usize, data: &[u8]) -> Result<KeyBytes> {
     parent.key_of_data(ref_index, data)
+}
+
+#[cfg(test)]
+mod tests {
+    use cosmictron_types::ScalarType;
+
+    use crate::{Engine, EngineConfig};
+
+    use super::*;
+
+    #[test]
+    fn an_owned_transaction_moves_to_another_thread_and_commits() {
+        // Proves `begin_write_owned` gives a `'static + Send` transaction that holds the writer
+        // lock wherever it goes (a second writer waits for it) and commits from another thread.
+        fn assert_send_static<T: Send + 'static>(_: &T) {}
+        let engine = Engine::in_memory(EngineConfig::in_memory());
+        let db = engine.create_database("d").expect("db");
+        let mut tx = db.begin_write_owned().expect("begin");
+        assert_send_static(&tx);
+        tx.create_table(
+            TableDef::new("t")
+                .column("id", ScalarType::U64)
+                .primary_key(&["id"]),
+        )
+        .expect("create");
+        let handle = std::thread::spawn(move || {
+            tx.insert("t", vec![Value::U64(1)]).expect("insert");
+            tx.commit().expect("commit")
+        });
+        // This writer can only start once the other thread's transaction let go.
+        let second = db.begin_write().expect("second writer");
+        let info = handle.join().expect("thread");
+        assert_eq!(info.tx_id, Some(1));
+        assert_eq!(second.tx_id(), 2);
+        drop(second);
+        let rows = db.snapshot().expect("snap").scan("t").expect("scan");
+        assert_eq!(rows, vec![vec![Value::U64(1)]]);
+    }
 }

@@ -4,6 +4,10 @@ use cosmictron_types::{ColumnType, Identity, ScalarType, Timestamp, Value};
 
 /// A type usable as a table column. Implemented for the integer and float types, `bool`,
 /// `String`, `Vec<u8>`, [`Identity`], [`Timestamp`], and `Option<T>` of those (nullable).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a table column",
+    note = "columns are integers, f32/f64, bool, String, Vec<u8>, Identity, Timestamp, or Option of those"
+)]
 pub trait Column: Sized {
     fn column_type() -> ColumnType;
     fn to_value(&self) -> Value;

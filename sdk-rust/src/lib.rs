@@ -22,14 +22,27 @@
 //! ```
 //!
 //! - `#[table(name = "...", public, event)]` on a struct with named fields; field attributes
-//!   `#[primary_key]`, `#[auto_inc]`, `#[index]`, `#[unique]`, `#[pii]`; any number of
-//!   `#[rls(read = "...", write = "...")]` after it. Generates [`Table`] (and [`PrimaryKey`])
-//!   and a `<Struct>TableAccess` trait giving `ctx.db.<name>()` → [`TableHandle`] (insert,
+//!   `#[primary_key]`, `#[auto_inc]`, `#[index]`, `#[unique]`, `#[pii]`,
+//!   `#[fk(table.column)]` (optionally `on_delete = cascade`); after it any number of
+//!   `#[rls(read = "...", write = "...")]` and of `#[index(name = "...", columns(a, b),
+//!   unique?)]` (multi-column indexes). Generates [`Table`] (and [`PrimaryKey`]) and a
+//!   `<Struct>TableAccess` trait giving `ctx.db.<name>()` → [`TableHandle`] (insert,
 //!   find/update/delete by primary key, iter, count), plus a `<Struct>Indexes` trait with
-//!   `find_by_<column>` for `#[unique]` and `filter_by_<column>` for `#[index]` columns.
-//! - `#[reducer]` / `#[reducer(init)]` on `fn(ctx: &ReducerContext, args...) -> Result<T,
-//!   Error>`: arguments are any serde types, passed by name as a JSON object; `T` is any
-//!   serde type, returned to the caller. Any error rolls the call's transaction back.
+//!   `find_by_<column>` for `#[unique]` and `filter_by_<column>` for `#[index]` columns,
+//!   `range_by_<column>(a..b)` for both, and `filter_by_<index>(&a, &b)` for multi-column
+//!   indexes.
+//! - `#[reducer]` on `fn(ctx: &ReducerContext, args...) -> Result<T, Error>`: arguments are
+//!   any serde types, passed by name as a JSON object or a MessagePack map; `T` is any serde
+//!   type, returned to the caller. Any error rolls the call's transaction back. Lifecycle
+//!   reducers take only `ctx`: `#[reducer(init)]` (once, at the first deploy),
+//!   `#[reducer(client_connected)]` and `#[reducer(client_disconnected)]` (with
+//!   `ctx.connection_id`).
+//! - [`ReducerContext`]: `sender`, `timestamp`, `connection_id`, `db`; `random_bytes`,
+//!   `log`; `schedule_at` / `schedule_in` / `schedule_repeating` / `cancel_schedule` (a
+//!   scheduled call runs later in a transaction of its own, as the module).
+//! - Write policies (`#[rls(write = "...")]`) are enforced by the host on every insert, update
+//!   and delete a client's call makes: a refused write is an [`Error`] with code
+//!   `write_policy_violation`.
 //!
 //! The host interface is documented in `docs/module-abi.md` (import namespace
 //! `cosmictron_v1`). Off wasm32 the SDK compiles, but every host call fails.
@@ -50,9 +63,9 @@ mod sys;
 mod table;
 
 pub use column::Column;
-pub use context::ReducerContext;
+pub use context::{ReducerContext, ScheduleId};
 pub use cosmictron_sdk_macros::{reducer, table};
-pub use cosmictron_types::{Identity, TableDef, Timestamp, Value};
+pub use cosmictron_types::{ConnectionId, Identity, TableDef, Timestamp, Value};
 pub use error::Error;
 pub use registry::ABI_VERSION;
 pub use sys::LogLevel;
@@ -62,8 +75,8 @@ pub use table::{Db, PrimaryKey, Table, TableHandle};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::registry::{
-        ReducerInfo, bad_row, decode_args, encode_result, register_reducer, register_table,
+        RawArgs, ReducerInfo, bad_row, decode_args, encode_result, register_reducer, register_table,
     };
-    pub use cosmictron_types::ColumnDef;
+    pub use cosmictron_types::{ColumnDef, OnDelete};
     pub use serde;
 }

@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 
-use cosmictron_types::{Identity, TableDef, Timestamp};
+use cosmictron_types::{ConnectionId, Identity, TableDef, Timestamp};
 use serde::Serialize;
 
 use crate::context::ReducerContext;
@@ -19,8 +19,10 @@ pub const ABI_VERSION: u32 = 1;
 pub struct ReducerInfo {
     pub name: &'static str,
     pub args: &'static [&'static str],
+    /// The argument types as written in the source.
+    pub arg_types: &'static [&'static str],
     pub lifecycle: Option<&'static str>,
-    pub invoke: fn(&ReducerContext, &[u8]) -> Result<Vec<u8>, Error>,
+    pub invoke: fn(&ReducerContext, RawArgs<'_>) -> Result<Vec<u8>, Error>,
 }
 
 #[derive(Default)]
@@ -63,6 +65,7 @@ pub fn register_reducer(info: ReducerInfo) {
 struct ReducerDescription {
     name: &'static str,
     args: &'static [&'static str],
+    arg_types: &'static [&'static str],
     #[serde(skip_serializing_if = "Option::is_none")]
     lifecycle: Option<&'static str>,
 }
@@ -88,6 +91,7 @@ pub extern "C" fn __cosmictron_describe() -> u32 {
                 .map(|i| ReducerDescription {
                     name: i.name,
                     args: i.args,
+                    arg_types: i.arg_types,
                     lifecycle: i.lifecycle,
                 })
                 .collect(),
@@ -102,8 +106,36 @@ pub extern "C" fn __cosmictron_describe() -> u32 {
     }
 }
 
-/// The header the host puts before the JSON arguments: sender (32 bytes), timestamp (i64 LE).
-const CALL_HEADER_BYTES: usize = 40;
+/// The call header the host puts before the arguments (see `docs/module-abi.md`): sender (32
+/// bytes), module identity (32), timestamp (`i64` LE), connection id (`u64` LE, 0 for none),
+/// argument format (0 JSON, 1 MessagePack).
+const CALL_HEADER_BYTES: usize = 81;
+
+/// The argument format byte of the call header.
+const ARGS_MESSAGEPACK: u8 = 1;
+
+/// The decoded call header.
+struct CallHeader {
+    ctx: ReducerContext,
+    messagepack: bool,
+}
+
+fn read_header(header: &[u8]) -> Option<CallHeader> {
+    let sender: [u8; 32] = header.get(..32)?.try_into().ok()?;
+    let module: [u8; 32] = header.get(32..64)?.try_into().ok()?;
+    let micros: [u8; 8] = header.get(64..72)?.try_into().ok()?;
+    let connection: [u8; 8] = header.get(72..80)?.try_into().ok()?;
+    let format = *header.get(80)?;
+    Some(CallHeader {
+        ctx: ReducerContext::new(
+            Identity(sender),
+            Identity(module),
+            Timestamp(i64::from_le_bytes(micros)),
+            ConnectionId::new(u64::from_le_bytes(connection)),
+        ),
+        messagepack: format == ARGS_MESSAGEPACK,
+    })
+}
 
 /// Runs reducer number `id` (its position in the description) with the input in the host's
 /// buffer. Returns 0 (the result is the return value as JSON), 1 (the result is an [`Error`])
@@ -113,9 +145,10 @@ const CALL_HEADER_BYTES: usize = 40;
 pub extern "C" fn __cosmictron_call(id: u32) -> u32 {
     let input = sys::take_buffer();
     let reducer = REGISTRY.with_borrow(|r| r.reducers.get(id as usize).copied());
-    let (Some(reducer), Some((header, args))) =
-        (reducer, input.split_at_checked(CALL_HEADER_BYTES))
-    else {
+    let call = input
+        .split_at_checked(CALL_HEADER_BYTES)
+        .and_then(|(header, args)| Some((read_header(header)?, args)));
+    let (Some(reducer), Some((header, args))) = (reducer, call) else {
         let e = Error::new(
             "abi_violation",
             format!("no reducer {id} or a short call header"),
@@ -123,12 +156,11 @@ pub extern "C" fn __cosmictron_call(id: u32) -> u32 {
         sys::set_result(&serde_json::to_vec(&e).unwrap_or_default());
         return 2;
     };
-    let mut sender = [0u8; 32];
-    sender.copy_from_slice(&header[..32]);
-    let mut micros = [0u8; 8];
-    micros.copy_from_slice(&header[32..]);
-    let ctx = ReducerContext::new(Identity(sender), Timestamp(i64::from_le_bytes(micros)));
-    match (reducer.invoke)(&ctx, args) {
+    let args = RawArgs {
+        bytes: args,
+        messagepack: header.messagepack,
+    };
+    match (reducer.invoke)(&header.ctx, args) {
         Ok(bytes) => {
             sys::set_result(&bytes);
             0
@@ -140,11 +172,34 @@ pub extern "C" fn __cosmictron_call(id: u32) -> u32 {
     }
 }
 
-/// Decodes a reducer's arguments (a JSON object, by name).
-pub fn decode_args<A: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<A, Error> {
-    let bytes = if bytes.is_empty() { b"{}" } else { bytes };
-    serde_json::from_slice(bytes)
-        .map_err(|e| Error::new("invalid_arguments", format!("reducer arguments: {e}")))
+/// A reducer's encoded arguments and their format.
+#[derive(Debug, Clone, Copy)]
+pub struct RawArgs<'a> {
+    bytes: &'a [u8],
+    messagepack: bool,
+}
+
+/// Decodes a reducer's arguments (a JSON object or a MessagePack map, by name).
+pub fn decode_args<A: serde::de::DeserializeOwned>(args: RawArgs<'_>) -> Result<A, Error> {
+    let invalid = |e: &dyn std::fmt::Display| {
+        Error::new("invalid_arguments", format!("reducer arguments: {e}"))
+    };
+    if args.messagepack {
+        // An empty MessagePack input is an empty map (no arguments).
+        let bytes = if args.bytes.is_empty() {
+            &[0x80][..]
+        } else {
+            args.bytes
+        };
+        rmp_serde::from_slice(bytes).map_err(|e| invalid(&e))
+    } else {
+        let bytes = if args.bytes.is_empty() {
+            b"{}"
+        } else {
+            args.bytes
+        };
+        serde_json::from_slice(bytes).map_err(|e| invalid(&e))
+    }
 }
 
 /// Encodes a reducer's return value as JSON.

@@ -48,6 +48,27 @@ mod raw {
             key: *const u8,
             key_len: u32,
         ) -> i32;
+        pub(super) fn table_range(
+            name: *const u8,
+            name_len: u32,
+            index: *const u8,
+            index_len: u32,
+            lower: *const u8,
+            lower_len: u32,
+            upper: *const u8,
+            upper_len: u32,
+            bounds: u32,
+        ) -> i32;
+        pub(super) fn random_fill(dst: *mut u8, len: u32);
+        pub(super) fn schedule(
+            reducer: *const u8,
+            reducer_len: u32,
+            args: *const u8,
+            args_len: u32,
+            at_micros: i64,
+            repeat_micros: i64,
+        ) -> i32;
+        pub(super) fn schedule_cancel(id: i64) -> i32;
         pub(super) fn buffer_len() -> u32;
         pub(super) fn buffer_read(dst: *mut u8, len: u32) -> u32;
         pub(super) fn result_set(data: *const u8, len: u32);
@@ -81,6 +102,34 @@ mod raw {
         _: *const u8,
         _: u32,
     ) -> i32 {
+        super::ERROR
+    }
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn table_range(
+        _: *const u8,
+        _: u32,
+        _: *const u8,
+        _: u32,
+        _: *const u8,
+        _: u32,
+        _: *const u8,
+        _: u32,
+        _: u32,
+    ) -> i32 {
+        super::ERROR
+    }
+    pub(super) unsafe fn random_fill(_: *mut u8, _: u32) {}
+    pub(super) unsafe fn schedule(
+        _: *const u8,
+        _: u32,
+        _: *const u8,
+        _: u32,
+        _: i64,
+        _: i64,
+    ) -> i32 {
+        super::ERROR
+    }
+    pub(super) unsafe fn schedule_cancel(_: i64) -> i32 {
         super::ERROR
     }
     pub(super) unsafe fn buffer_len() -> u32 {
@@ -201,6 +250,88 @@ pub(crate) fn find(table: &str, index: &str, key: &[u8]) -> Result<Answer, Error
             len32(key),
         )
     })
+}
+
+/// The bounds of a range lookup: each a key prefix (encoded leading index columns) with its
+/// column count, and whether it is inclusive.
+pub(crate) struct RangeBounds<'a> {
+    pub(crate) lower: Option<(&'a [u8], u32, bool)>,
+    pub(crate) upper: Option<(&'a [u8], u32, bool)>,
+}
+
+pub(crate) fn range(table: &str, index: &str, bounds: &RangeBounds<'_>) -> Result<Answer, Error> {
+    let (t, i) = (table.as_bytes(), index.as_bytes());
+    let mut flags = 0u32;
+    let (lower, lower_cols) = match bounds.lower {
+        Some((key, cols, inclusive)) => {
+            flags |= 1 | if inclusive { 2 } else { 0 };
+            (key, cols)
+        }
+        None => (&[][..], 0),
+    };
+    let (upper, upper_cols) = match bounds.upper {
+        Some((key, cols, inclusive)) => {
+            flags |= 4 | if inclusive { 8 } else { 0 };
+            (key, cols)
+        }
+        None => (&[][..], 0),
+    };
+    flags |= (lower_cols & 0xff) << 8 | (upper_cols & 0xff) << 16;
+    // SAFETY: the four slices are valid for reads of their lengths during the call.
+    answer(unsafe {
+        raw::table_range(
+            t.as_ptr(),
+            len32(t),
+            i.as_ptr(),
+            len32(i),
+            lower.as_ptr(),
+            len32(lower),
+            upper.as_ptr(),
+            len32(upper),
+            flags,
+        )
+    })
+}
+
+/// Fills `out` with secure random bytes from the host.
+pub(crate) fn random_fill(out: &mut [u8]) {
+    // SAFETY: `out` is writable for its length; the host writes exactly that many bytes.
+    unsafe { raw::random_fill(out.as_mut_ptr(), len32(out)) }
+}
+
+/// Schedules `reducer` with JSON `args`; returns the schedule's id.
+pub(crate) fn schedule(reducer: &str, args: &[u8], at: i64, repeat: i64) -> Result<u64, Error> {
+    let r = reducer.as_bytes();
+    // SAFETY: both slices are valid for reads of their lengths during the call.
+    match answer(unsafe {
+        raw::schedule(r.as_ptr(), len32(r), args.as_ptr(), len32(args), at, repeat)
+    })? {
+        Answer::Found(bytes) => {
+            let id: [u8; 8] = bytes.as_slice().try_into().map_err(|_| {
+                Error::new(
+                    "abi_violation",
+                    "the host answered a schedule without its id",
+                )
+                .with_status(500)
+            })?;
+            Ok(u64::from_le_bytes(id))
+        }
+        Answer::NotFound => Err(Error::new(
+            "abi_violation",
+            "the host answered a schedule without its id",
+        )
+        .with_status(500)),
+    }
+}
+
+/// Cancels a schedule; false when it was not pending.
+pub(crate) fn schedule_cancel(id: u64) -> Result<bool, Error> {
+    let id = i64::try_from(id).unwrap_or(-1);
+    // SAFETY: no guest memory is involved.
+    match answer(unsafe { raw::schedule_cancel(id) })? {
+        Answer::Found(_) => Ok(true),
+        Answer::NotFound => Ok(false),
+    }
 }
 
 /// Hands the answer of `__cosmictron_describe` / `__cosmictron_call` to the host.

@@ -114,10 +114,57 @@ impl<T: Table> TableHandle<T> {
         Self::decode_rows(sys::find(T::NAME, index, &key)?)
     }
 
+    /// The rows whose multi-column index `index` equals `key` on its leading columns (the
+    /// values in index column order; what the generated `filter_by_<index>` methods call).
+    pub fn filter_index_values(
+        &self,
+        index: &str,
+        key: &[(Value, cosmictron_types::ColumnType)],
+    ) -> Result<Vec<T>, Error> {
+        let (values, columns) = key_row(key);
+        let key = encode_row(&columns, &values).map_err(|e| codec_error(T::NAME, &e))?;
+        Self::decode_rows(sys::find(T::NAME, index, &key)?)
+    }
+
+    /// The rows whose single-column index `index` lies in `range`, in index order (what the
+    /// generated `range_by_<column>` methods call).
+    pub fn filter_range<K: Column>(
+        &self,
+        index: &str,
+        range: impl std::ops::RangeBounds<K>,
+    ) -> Result<Vec<T>, Error> {
+        use std::ops::Bound;
+        let columns = key_columns::<K>();
+        let encode_bound = |b: Bound<&K>| -> Result<Option<(Vec<u8>, bool)>, Error> {
+            let (k, inclusive) = match b {
+                Bound::Included(k) => (k, true),
+                Bound::Excluded(k) => (k, false),
+                Bound::Unbounded => return Ok(None),
+            };
+            let bytes =
+                encode_row(&columns, &[k.to_value()]).map_err(|e| codec_error(T::NAME, &e))?;
+            Ok(Some((bytes, inclusive)))
+        };
+        let lower = encode_bound(range.start_bound())?;
+        let upper = encode_bound(range.end_bound())?;
+        let bounds = sys::RangeBounds {
+            lower: lower.as_ref().map(|(k, inc)| (k.as_slice(), 1, *inc)),
+            upper: upper.as_ref().map(|(k, inc)| (k.as_slice(), 1, *inc)),
+        };
+        Self::decode_rows(sys::range(T::NAME, index, &bounds)?)
+    }
+
     /// The number of current rows.
     pub fn count(&self) -> Result<u64, Error> {
         Ok(self.iter()?.count() as u64)
     }
+}
+
+fn key_row(key: &[(Value, cosmictron_types::ColumnType)]) -> (Vec<Value>, Vec<ColumnDef>) {
+    key.iter()
+        .enumerate()
+        .map(|(i, (v, ty))| (v.clone(), ColumnDef::new(format!("k{i}"), *ty)))
+        .unzip()
 }
 
 fn key_columns<K: Column>() -> [ColumnDef; 1] {

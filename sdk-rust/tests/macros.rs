@@ -22,6 +22,65 @@ pub struct AgentMessage {
     #[pii]
     pub content: Option<String>,
     pub created_at: Timestamp,
+    #[default(3)]
+    pub priority: i64,
+}
+
+#[table(name = "replies")]
+#[index(name = "by_message_author", columns(message, author), unique)]
+#[derive(Debug)]
+pub struct Reply {
+    #[primary_key]
+    pub id: u64,
+    #[fk(agent_messages.id, on_delete = cascade)]
+    pub message: u64,
+    #[fk(agent_messages.slug)]
+    pub slug: Option<String>,
+    pub author: Identity,
+}
+
+/// The generated multi-column and range lookups have the documented signatures.
+#[allow(dead_code)]
+fn lookups(ctx: &ReducerContext) -> Result<(), Error> {
+    let _: Vec<Reply> = ctx
+        .db
+        .replies()
+        .filter_by_by_message_author(&1, &ctx.sender)?;
+    let _: Vec<AgentMessage> = ctx
+        .db
+        .agent_messages()
+        .range_by_session_id(String::from("a")..=String::from("b"))?;
+    let _: Vec<AgentMessage> = ctx.db.agent_messages().range_by_slug(..String::from("m"))?;
+    Ok(())
+}
+
+#[test]
+fn foreign_keys_and_multi_column_indexes_land_in_the_definition() {
+    // Proves `#[fk]` (with and without cascade) and a table-level unique `#[index]` become the
+    // definition's foreign keys and index.
+    let expected = TableDef::new("replies")
+        .column("id", ScalarType::U64)
+        .column("message", ScalarType::U64)
+        .nullable_column("slug", ScalarType::String)
+        .column("author", ScalarType::Identity)
+        .primary_key(&["id"])
+        .unique("by_message_author", &["message", "author"])
+        .foreign_key(
+            "replies_message_fkey",
+            &["message"],
+            "agent_messages",
+            &["id"],
+            cosmictron_types::OnDelete::Cascade,
+        )
+        .foreign_key(
+            "replies_slug_fkey",
+            &["slug"],
+            "agent_messages",
+            &["slug"],
+            cosmictron_types::OnDelete::Restrict,
+        );
+    assert_eq!(Reply::table_def(), expected);
+    expected.validate().expect("valid");
 }
 
 #[table(name = "events", event)]
@@ -39,6 +98,7 @@ pub fn record(ctx: &ReducerContext, session_id: String, content: String) -> Resu
         owner: ctx.sender,
         content: Some(content),
         created_at: ctx.timestamp,
+        priority: 1,
     })?;
     // The generated lookups by unique and indexed columns.
     let _same: Option<AgentMessage> = ctx.db.agent_messages().find_by_slug(&row.slug)?;
@@ -57,13 +117,14 @@ pub fn setup(_ctx: &ReducerContext) -> Result<(), Error> {
 #[test]
 fn table_attributes_become_the_table_definition() {
     // Proves every table and field attribute lands in the `TableDef` the host creates.
-    let expected = TableDef::new("agent_messages")
+    let mut expected = TableDef::new("agent_messages")
         .column("id", ScalarType::U64)
         .column("session_id", ScalarType::String)
         .column("slug", ScalarType::String)
         .column("owner", ScalarType::Identity)
         .nullable_column("content", ScalarType::String)
         .column("created_at", ScalarType::Timestamp)
+        .column("priority", ScalarType::I64)
         .primary_key(&["id"])
         .auto_inc("id")
         .pii("content")
@@ -73,6 +134,7 @@ fn table_attributes_become_the_table_definition() {
         .read_policy("owner = $identity")
         .read_policy("true")
         .write_policy("owner = $identity");
+    expected.columns[6].default = Some(Value::I64(3));
     assert_eq!(AgentMessage::table_def(), expected);
     expected.validate().expect("valid");
     assert!(Event::table_def().event);
@@ -90,6 +152,7 @@ fn rows_round_trip_through_values() {
         owner: Identity([3; 32]),
         content: None,
         created_at: Timestamp(42),
+        priority: 0,
     };
     let values = row.to_values();
     assert_eq!(values[4], Value::Null);

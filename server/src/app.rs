@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use cosmictron_sql::{SqlConfig, SqlEngine};
+use cosmictron_types::ConnectionId;
 
 use crate::auth::Auth;
 use crate::config::ServerConfig;
@@ -55,6 +56,7 @@ pub(crate) struct AppState {
     pub(crate) ip_limiter: RateLimiter,
     pub(crate) identity_limiter: RateLimiter,
     pub(crate) shutdown: tokio::sync::watch::Sender<bool>,
+    next_connection: AtomicU64,
 }
 
 impl AppState {
@@ -69,6 +71,7 @@ impl AppState {
             started: Instant::now(),
             counters: Counters::default(),
             shutdown,
+            next_connection: AtomicU64::new(0),
         }
     }
 
@@ -90,6 +93,19 @@ impl AppState {
 
     pub(crate) fn is_ready(&self) -> bool {
         self.core.get().is_some()
+    }
+
+    /// A fresh id for a client connection (never 0).
+    pub(crate) fn next_connection_id(&self) -> ConnectionId {
+        loop {
+            let n = self
+                .next_connection
+                .fetch_add(1, Ordering::Relaxed)
+                .wrapping_add(1);
+            if let Some(id) = ConnectionId::new(n) {
+                return id;
+            }
+        }
     }
 
     pub(crate) fn sql_config(&self) -> SqlConfig {

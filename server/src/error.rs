@@ -21,12 +21,15 @@ pub enum Error {
         "invalid module name `{0}`: a letter or `_` followed by letters, digits or `_` (at most 64)"
     )]
     InvalidName(String),
-    /// Redeploying a different module under a name is an upgrade, not built yet.
-    #[error(
-        "module `{0}` is already deployed with another version; upgrades are not supported yet"
-    )]
-    UpgradeNotSupported(String),
-    #[error("only the owner of module `{0}` may redeploy it")]
+    /// The new version changes the module's tables in ways that would lose or misread data;
+    /// every incompatibility is listed. Deploy with `clear_data` to start afresh.
+    #[error("module `{module}` cannot be upgraded in place: {}", problems.join("; "))]
+    IncompatibleSchema {
+        module: String,
+        problems: Vec<String>,
+    },
+    /// Only a module's owner may upgrade or undeploy it.
+    #[error("only the owner of module `{0}` may change or remove it")]
     NotOwner(String),
     #[error("{op} `{path}`: {source}")]
     Io {
@@ -34,6 +37,9 @@ pub enum Error {
         path: String,
         source: std::io::Error,
     },
+    /// Building a module for a test failed (the compiler's messages).
+    #[error("building the module failed: {0}")]
+    ModuleBuild(String),
     /// A stored module's metadata cannot be read.
     #[error("corrupt module store `{path}`: {reason}")]
     CorruptStore { path: String, reason: String },
@@ -60,8 +66,9 @@ impl Error {
             Error::Engine(e) => e.code(),
             Error::NoSuchModule(_) => "no_such_module",
             Error::InvalidName(_) => "invalid_name",
-            Error::UpgradeNotSupported(_) => "upgrade_not_supported",
-            Error::NotOwner(_) => "forbidden",
+            Error::IncompatibleSchema { .. } => "incompatible_schema",
+            Error::NotOwner(_) => "not_owner",
+            Error::ModuleBuild(_) => "module_build_failed",
             Error::Io { .. } => "storage_error",
             Error::CorruptStore { .. } => "corrupt",
             Error::Sql(e) => e.code(),
@@ -82,8 +89,9 @@ impl Error {
             },
             Error::NoSuchModule(_) => 404,
             Error::InvalidName(_) => 400,
-            Error::UpgradeNotSupported(_) => 409,
+            Error::IncompatibleSchema { .. } => 409,
             Error::NotOwner(_) => 403,
+            Error::ModuleBuild(_) => 500,
             Error::Io { .. } | Error::CorruptStore { .. } => 503,
             Error::Sql(e) => sql_status(e),
             Error::InvalidConfig(_) => 500,

@@ -1,4 +1,5 @@
-//! [`Cosmictron`]: the embedding facade — deploy modules, call reducers, read tables.
+//! [`Cosmictron`]: the embedding facade — call reducers, read tables, connect clients, run
+//! schedules. Deploy, upgrade and undeploy are in `deploy.rs`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -6,19 +7,23 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use cosmictron_engine::{Database, Engine, EngineConfig, Snapshot, TxId};
-use cosmictron_types::{Identity, Value, is_identifier};
-use cosmictron_wasm_host::{HostConfig, LoadedModule, LogLine, WasmHost};
+use cosmictron_types::{ConnectionId, Identity, Timestamp, Value};
+use cosmictron_wasm_host::{
+    Args, CallContext, CallOutcome, HostConfig, LoadedModule, LogLine, Schedule, WasmHost,
+};
 use parking_lot::{Mutex, RwLock};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::module_info::{self, ModuleInfo};
+use crate::scheduler::{Scheduler, SchedulerConfig};
 use crate::store::{ModuleMeta, ModuleStore};
 
-/// Configuration of the engine and of the module host.
+/// Configuration of the engine, the module host and the scheduler.
 #[derive(Clone, Debug, Default)]
 pub struct CosmictronConfig {
     pub engine: EngineConfig,
     pub host: HostConfig,
+    pub scheduler: SchedulerConfig,
 }
 
 /// What a deploy produced.
@@ -42,14 +47,14 @@ pub struct CallResult {
 
 /// A deployed module: its code, its database, who owns it.
 #[derive(Debug)]
-struct Deployed {
-    module: LoadedModule,
-    db: Database,
-    meta: ModuleMeta,
+pub(crate) struct Deployed {
+    pub(crate) module: LoadedModule,
+    pub(crate) db: Database,
+    pub(crate) meta: ModuleMeta,
 }
 
 impl Deployed {
-    fn info(&self) -> DeployInfo {
+    pub(crate) fn info(&self) -> DeployInfo {
         DeployInfo {
             name: self.meta.name.clone(),
             version: self.meta.version.clone(),
@@ -64,118 +69,101 @@ impl Deployed {
     }
 }
 
+/// What the facade and its scheduler thread share.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) engine: Engine,
+    pub(crate) host: WasmHost,
+    pub(crate) store: ModuleStore,
+    /// Deployed modules by name. Written only by deploy and undeploy; calls clone the `Arc`
+    /// and let go, so a call in flight finishes on the version it started with.
+    pub(crate) modules: RwLock<BTreeMap<String, Arc<Deployed>>>,
+    /// Serializes deploys and undeploys, so two of them cannot race on one name's database.
+    pub(crate) deploy_lock: Mutex<()>,
+    pub(crate) scheduler: SchedulerConfig,
+}
+
 /// An embedded Cosmictron: one data directory, any number of modules, each with its own
 /// database named after it.
 #[derive(Debug)]
 pub struct Cosmictron {
-    engine: Engine,
-    host: WasmHost,
-    store: ModuleStore,
-    /// Deployed modules by name. Written only by deploy; calls clone the `Arc` and let go.
-    modules: RwLock<BTreeMap<String, Arc<Deployed>>>,
-    /// Serializes deploys, so two deploys of one name cannot both create its database.
-    deploy_lock: Mutex<()>,
+    pub(crate) inner: Arc<Inner>,
+    /// Fires scheduled reducers in the background (none when the interval is `None`).
+    scheduler: Option<Scheduler>,
 }
 
-fn version_of(wasm: &[u8]) -> String {
-    let digest = Sha256::digest(wasm);
-    let mut hex = String::with_capacity(7 + 64);
-    hex.push_str("sha256:");
-    for b in digest {
-        hex.push_str(&format!("{b:02x}"));
-    }
-    hex
+pub(crate) fn now() -> Timestamp {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or_default();
+    Timestamp(i64::try_from(micros).unwrap_or(i64::MAX))
 }
 
-impl Cosmictron {
-    /// Opens (creating if needed) a data directory: recovers every database and reloads every
-    /// deployed module.
-    pub fn open(dir: impl AsRef<Path>, config: CosmictronConfig) -> Result<Cosmictron> {
-        let dir = dir.as_ref();
-        let engine = Engine::open(dir, config.engine)?;
-        let host = WasmHost::new(config.host)?;
-        let store = ModuleStore::open(dir)?;
-        let this = Cosmictron {
-            engine,
-            host,
-            store,
-            modules: RwLock::new(BTreeMap::new()),
-            deploy_lock: Mutex::new(()),
-        };
-        for (meta, wasm) in this.store.load_all()? {
-            if version_of(&wasm) != meta.version {
-                return Err(Error::CorruptStore {
-                    path: format!("modules/{}.wasm", meta.name),
-                    reason: format!("its bytes do not match version {}", meta.version),
-                });
-            }
-            let deployed = this.install(meta, &wasm)?;
-            this.modules
-                .write()
-                .insert(deployed.meta.name.clone(), Arc::new(deployed));
-        }
-        Ok(this)
+fn call_result(start: Instant, outcome: CallOutcome) -> CallResult {
+    CallResult {
+        tx_id: outcome.tx_id,
+        duration_ms: start.elapsed().as_secs_f64() * 1000.0,
+        result: outcome.result,
     }
+}
 
-    /// Deploys a module under `name`: validates it, stores its bytes, creates its tables in a
-    /// database named after it and runs its `init` reducer (in the same transaction, once).
-    /// Deploying the same bytes again is a no-op.
-    pub fn deploy(&self, name: &str, wasm: &[u8], owner: Identity) -> Result<DeployInfo> {
-        if !is_identifier(name) {
-            return Err(Error::InvalidName(name.to_owned()));
-        }
-        let _deploying = self.deploy_lock.lock();
-        let version = version_of(wasm);
-        if let Some(existing) = self.modules.read().get(name) {
-            if existing.meta.owner != owner {
-                return Err(Error::NotOwner(name.to_owned()));
-            }
-            if existing.meta.version == version {
-                return Ok(existing.info());
-            }
-            return Err(Error::UpgradeNotSupported(name.to_owned()));
-        }
-        // Validate before anything is stored.
-        self.host.load(name, wasm)?;
-        let meta = ModuleMeta {
-            name: name.to_owned(),
-            version,
-            owner,
-        };
-        self.store.save(&meta, wasm)?;
-        let deployed = self.install(meta, wasm)?;
-        let info = deployed.info();
-        self.modules
-            .write()
-            .insert(name.to_owned(), Arc::new(deployed));
-        Ok(info)
-    }
-
-    /// Loads a module and makes sure its database has its tables; a database without any
-    /// table is new, so the tables are created and `init` runs, all in one transaction.
-    fn install(&self, meta: ModuleMeta, wasm: &[u8]) -> Result<Deployed> {
-        let module = self.host.load(&meta.name, wasm)?;
-        let db = self.engine.database_or_create(&meta.name)?;
-        if db.table_names().is_empty() {
-            let mut tx = db.begin_write()?;
-            for table in &module.def().tables {
-                tx.create_table(table.clone())?;
-            }
-            if let Some(init) = module.def().init_reducer() {
-                let init = init.name.clone();
-                module.run_in(&mut tx, &init, &serde_json::Value::Null, meta.owner, now())?;
-            }
-            tx.commit()?;
-        }
-        Ok(Deployed { module, db, meta })
-    }
-
-    fn deployed(&self, module: &str) -> Result<Arc<Deployed>> {
+impl Inner {
+    pub(crate) fn deployed(&self, module: &str) -> Result<Arc<Deployed>> {
         self.modules
             .read()
             .get(module)
             .cloned()
             .ok_or_else(|| Error::NoSuchModule(module.to_owned()))
+    }
+
+    /// Fires every module's schedules due at `now`; returns how many ran (failures included,
+    /// which are in the module's log).
+    pub(crate) fn fire_due_schedules(&self, now: Timestamp) -> usize {
+        let modules: Vec<Arc<Deployed>> = self.modules.read().values().cloned().collect();
+        let mut fired = 0;
+        for d in modules {
+            match d
+                .module
+                .fire_due(&d.db, now, self.scheduler.runs_per_tick_max)
+            {
+                Ok(runs) => fired += runs.len(),
+                Err(e) => {
+                    tracing::warn!(module = %d.meta.name, error = %e, "firing schedules failed")
+                }
+            }
+        }
+        fired
+    }
+}
+
+impl Cosmictron {
+    /// Opens (creating if needed) a data directory: recovers every database, reloads every
+    /// deployed module, and starts the scheduler.
+    pub fn open(dir: impl AsRef<Path>, config: CosmictronConfig) -> Result<Cosmictron> {
+        let dir = dir.as_ref();
+        let engine = Engine::open(dir, config.engine)?;
+        let host = WasmHost::new(config.host)?;
+        let store = ModuleStore::open(dir)?;
+        let inner = Arc::new(Inner {
+            engine,
+            host,
+            store,
+            modules: RwLock::new(BTreeMap::new()),
+            deploy_lock: Mutex::new(()),
+            scheduler: config.scheduler.clone(),
+        });
+        let mut this = Cosmictron {
+            inner,
+            scheduler: None,
+        };
+        this.reload_modules()?;
+        if let Some(interval) = config.scheduler.interval {
+            let scheduler = Scheduler::start(Arc::downgrade(&this.inner), interval)
+                .map_err(|e| Error::io("start the scheduler thread", dir, e))?;
+            this.scheduler = Some(scheduler);
+        }
+        Ok(this)
     }
 
     /// Calls a reducer of `module` as `sender`, with its arguments by name as a JSON object.
@@ -188,47 +176,129 @@ impl Cosmictron {
         args: &serde_json::Value,
         sender: Identity,
     ) -> Result<CallResult> {
-        let deployed = self.deployed(module)?;
+        self.call_with(module, reducer, Args::Json(args), CallContext::new(sender))
+    }
+
+    /// Calls a reducer with arguments as JSON or MessagePack and the caller's connection (for
+    /// calls over a WebSocket).
+    pub fn call_with(
+        &self,
+        module: &str,
+        reducer: &str,
+        args: Args<'_>,
+        ctx: CallContext,
+    ) -> Result<CallResult> {
+        let deployed = self.inner.deployed(module)?;
         let start = Instant::now();
-        let outcome = deployed.module.call(&deployed.db, reducer, args, sender)?;
-        Ok(CallResult {
-            tx_id: outcome.tx_id,
-            duration_ms: start.elapsed().as_secs_f64() * 1000.0,
-            result: outcome.result,
-        })
+        let outcome = deployed
+            .module
+            .call_with(&deployed.db, reducer, args, ctx)?;
+        Ok(call_result(start, outcome))
+    }
+
+    /// Runs the module's `client_connected` reducer for a client that connected (a WebSocket
+    /// opened); `Ok(None)` when the module has none. An error means the module refused the
+    /// connection (the server should close it).
+    pub fn client_connected(
+        &self,
+        module: &str,
+        identity: Identity,
+        connection_id: ConnectionId,
+    ) -> Result<Option<CallResult>> {
+        self.lifecycle(module, "client_connected", identity, connection_id)
+    }
+
+    /// Runs the module's `client_disconnected` reducer for a client that went away.
+    pub fn client_disconnected(
+        &self,
+        module: &str,
+        identity: Identity,
+        connection_id: ConnectionId,
+    ) -> Result<Option<CallResult>> {
+        self.lifecycle(module, "client_disconnected", identity, connection_id)
+    }
+
+    fn lifecycle(
+        &self,
+        module: &str,
+        lifecycle: &str,
+        identity: Identity,
+        connection_id: ConnectionId,
+    ) -> Result<Option<CallResult>> {
+        let deployed = self.inner.deployed(module)?;
+        let start = Instant::now();
+        let ctx = CallContext {
+            sender: identity,
+            connection_id: Some(connection_id),
+        };
+        let outcome = deployed
+            .module
+            .call_lifecycle(&deployed.db, lifecycle, ctx)?;
+        Ok(outcome.map(|o| call_result(start, o)))
+    }
+
+    /// Fires every module's schedules due at `now` (the background scheduler does this with
+    /// the current time); returns how many ran. Lets tests and embedders advance time
+    /// deterministically.
+    pub fn run_due_schedules(&self, now: Timestamp) -> usize {
+        self.inner.fire_due_schedules(now)
+    }
+
+    /// A module's pending schedules, soonest first.
+    pub fn schedules(&self, module: &str) -> Result<Vec<Schedule>> {
+        let deployed = self.inner.deployed(module)?;
+        Ok(deployed.module.schedules(&deployed.db)?)
     }
 
     /// A module's most recent log lines, oldest first.
     pub fn logs(&self, module: &str) -> Result<Vec<LogLine>> {
-        Ok(self.deployed(module)?.module.logs())
+        Ok(self.inner.deployed(module)?.module.logs())
     }
 
     /// The deployed modules.
     pub fn modules(&self) -> Vec<DeployInfo> {
-        self.modules.read().values().map(|d| d.info()).collect()
+        self.inner
+            .modules
+            .read()
+            .values()
+            .map(|d| d.info())
+            .collect()
+    }
+
+    /// A deployed module described: version, owner, deploy time, tables, reducers.
+    pub fn module_info(&self, module: &str) -> Result<ModuleInfo> {
+        let d = self.inner.deployed(module)?;
+        Ok(module_info::describe(
+            &d.meta.name,
+            &d.meta.version,
+            d.meta.owner,
+            d.meta.deployed_at,
+            d.module.def(),
+        ))
+    }
+
+    /// The owner of a deployed module.
+    pub fn owner(&self, module: &str) -> Result<Identity> {
+        Ok(self.inner.deployed(module)?.meta.owner)
+    }
+
+    /// A module's database (for SQL and subscriptions; no policies applied by itself).
+    pub fn database(&self, module: &str) -> Result<Database> {
+        Ok(self.inner.deployed(module)?.db.clone())
     }
 
     /// A consistent snapshot of a module's database (no policies applied: for the embedder).
     pub fn snapshot(&self, module: &str) -> Result<Snapshot> {
-        Ok(self.deployed(module)?.db.snapshot()?)
+        Ok(self.inner.deployed(module)?.db.snapshot()?)
     }
 
     /// Makes everything acknowledged so far durable (a no-op under the default fsync policy).
     pub fn flush(&self) -> Result<()> {
-        for deployed in self.modules.read().values() {
+        let modules: Vec<_> = self.inner.modules.read().values().cloned().collect();
+        for deployed in modules {
             deployed.db.flush()?;
         }
         Ok(())
-    }
-
-    /// A module's database (for SQL and subscriptions; policies are the caller's business).
-    pub fn database(&self, module: &str) -> Result<Database> {
-        Ok(self.deployed(module)?.db.clone())
-    }
-
-    /// Who deployed a module (and may upgrade or undeploy it).
-    pub fn owner(&self, module: &str) -> Result<Identity> {
-        Ok(self.deployed(module)?.meta.owner)
     }
 
     /// Every current row of a table of a module (no policies applied: for the embedder).
@@ -237,10 +307,9 @@ impl Cosmictron {
     }
 }
 
-fn now() -> cosmictron_types::Timestamp {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros())
-        .unwrap_or_default();
-    cosmictron_types::Timestamp(i64::try_from(micros).unwrap_or(i64::MAX))
+impl Drop for Cosmictron {
+    fn drop(&mut self) {
+        // Stop firing schedules before the engine goes.
+        self.scheduler = None;
+    }
 }

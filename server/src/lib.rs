@@ -18,29 +18,42 @@
 //! the server's own system database under `<data-dir>/system/`.
 //!
 //! Layout:
-//! - `facade.rs` [`Cosmictron`]: open, deploy, call, read
-//! - `store.rs`  the module store in the data directory
-//! - `error.rs`  [`Error`] with stable codes and HTTP statuses
-//! - `config.rs` [`ServerConfig`]: every server setting and its default
-//! - `run.rs`    [`run`]: serve until shutdown; recovery in the background
-//! - `app.rs`    the server's shared state
-//! - `auth/`     accounts, passwords (argon2id), magic links, JWT sessions
-//! - `http/`     the HTTP routes, error shape, rate limits
-//! - `ws/`       the WebSocket protocol: subscribe, unsubscribe, call, query
-//! - `cli/`      the `cosmictron` command line (`src/main.rs`)
+//! - `facade.rs`      [`Cosmictron`]: open, call, connect clients, read, schedules
+//! - `deploy.rs`      deploy, upgrade (schema rules), undeploy, reload at open
+//! - `module_info.rs` [`ModuleInfo`]: a module's tables and reducers, described
+//! - `scheduler.rs`   the background thread firing scheduled reducers
+//! - `store.rs`       the module store in the data directory
+//! - `testing.rs`     [`testing::TestModule`]: module authors' `cargo test` helper
+//! - `error.rs`       [`Error`] with stable codes and HTTP statuses
+//! - `config.rs`      [`ServerConfig`]: every server setting and its default
+//! - `run.rs`         [`run`]: serve until shutdown; recovery in the background
+//! - `app.rs`         the server's shared state
+//! - `auth/`          accounts, passwords (argon2id), magic links, JWT sessions
+//! - `http/`          the HTTP routes, error shape, rate limits
+//! - `ws/`            the WebSocket protocol: subscribe, unsubscribe, call, query
+//! - `cli/`           the `cosmictron` command line (`src/main.rs`)
 
 mod app;
 mod auth;
 pub mod cli;
 mod config;
+mod deploy;
 mod error;
 mod facade;
 mod http;
+mod module_info;
 mod run;
+mod scheduler;
 mod store;
+pub mod testing;
 mod ws;
 
 pub use config::{RateLimit, ServerConfig};
+pub use cosmictron_types::ConnectionId;
+pub use cosmictron_wasm_host::{Args, CallContext, Schedule};
+pub use deploy::DeployOptions;
 pub use error::{Error, Result};
 pub use facade::{CallResult, Cosmictron, CosmictronConfig, DeployInfo};
+pub use module_info::{ArgInfo, ColumnInfo, ModuleInfo, ReducerInfo, TableInfo};
 pub use run::{run, shutdown_signal};
+pub use scheduler::SchedulerConfig;

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! <data-dir>/modules/<name>.wasm   the module as deployed
-//! <data-dir>/modules/<name>.json   {name, version, owner}
+//! <data-dir>/modules/<name>.json   {name, version, owner, deployed_at}
 //! ```
 //! Files are written to a temporary name, fsynced, renamed, and the directory fsynced: a crash
 //! leaves either the old file or the new one.
@@ -12,7 +12,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use cosmictron_types::Identity;
+use cosmictron_types::{Identity, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -25,6 +25,9 @@ pub(crate) struct ModuleMeta {
     pub(crate) name: String,
     pub(crate) version: String,
     pub(crate) owner: Identity,
+    /// When this version was deployed (0 in stores written before it was kept).
+    #[serde(default)]
+    pub(crate) deployed_at: Timestamp,
 }
 
 #[derive(Debug)]
@@ -64,6 +67,20 @@ impl ModuleStore {
             reason: e.to_string(),
         })?;
         write_atomic(&self.dir, &format!("{}.json", meta.name), &json)
+    }
+
+    /// Removes a module: its metadata first (so a crash leaves no half-listed module), then
+    /// its bytes. Missing files are fine.
+    pub(crate) fn remove(&self, name: &str) -> Result<()> {
+        for file in [format!("{name}.json"), format!("{name}.wasm")] {
+            let path = self.dir.join(file);
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("remove", &path, e)),
+            }
+        }
+        sync_dir(&self.dir)
     }
 
     /// Every stored module (metadata and bytes), sorted by name.

@@ -25,6 +25,7 @@ fn config() -> CosmictronConfig {
             module_log_lines_max: 100,
             ..HostConfig::default()
         },
+        ..CosmictronConfig::default()
     }
 }
 
@@ -84,7 +85,7 @@ fn deploy_creates_tables_runs_init_and_lists_reducers() {
         "init ran once"
     );
     let err = db.deploy("shop", &wasm, BOB).expect_err("not the owner");
-    assert_eq!(err.code(), "forbidden");
+    assert_eq!(err.code(), "not_owner");
     let err = db.deploy("bad", b"not wasm", ALICE).expect_err("garbage");
     assert_eq!(err.code(), "invalid_module");
 }
@@ -328,4 +329,28 @@ fn logs_are_kept_in_a_bounded_ring_with_the_reducer_name() {
     assert_eq!(last.level, cosmictron_wasm_host::LogLevel::Error);
     assert!(last.message.contains("deliberate trap"), "{}", last.message);
     assert_eq!(last.reducer.as_deref(), Some("add_then_trap"));
+}
+
+#[test]
+fn newer_imports_bounds_check_pointers_and_lengths() {
+    // Proves table_range, random_fill and schedule refuse out-of-bounds pointers and absurd
+    // lengths with `abi_violation` (no host panic), that the write made before is rolled
+    // back, and that the module keeps serving.
+    let (_dir, db) = deployed();
+    for which in ["table_range", "random_fill", "schedule"] {
+        for len in [16u32, u32::MAX] {
+            let err = db
+                .call(
+                    "shop",
+                    "bad_import",
+                    &json!({"which": which, "len": len}),
+                    BOB,
+                )
+                .expect_err("refused");
+            assert_eq!(err.code(), "abi_violation", "{which} {len}: {err}");
+        }
+    }
+    assert!(item_names(&db).is_empty(), "nothing committed");
+    db.call("shop", "add_item", &json!({"name": "pen", "qty": 1}), BOB)
+        .expect("next call");
 }

@@ -562,3 +562,85 @@ fn b64url(bytes: &[u8]) -> String {
     }
     out
 }
+
+#[tokio::test]
+async fn modules_are_described_and_only_their_owner_undeploys_them() {
+    let s = TestServer::start().await;
+    let (owner, owner_identity) = s.sign_up("owner@example.com").await;
+    let (other, _) = s.sign_up("other@example.com").await;
+    assert_eq!(
+        s.deploy(&owner, "shop", common::module_bytes("basic"))
+            .await
+            .0,
+        200
+    );
+    let (status, info) = s.get("/v1/modules/shop", Some(&other)).await;
+    assert_eq!(status, 200, "{info}");
+    assert_eq!(info["owner"], json!(owner_identity));
+    assert!(info["deployed_at"].as_i64().is_some());
+    let add_item = info["reducers"]
+        .as_array()
+        .expect("reducers")
+        .iter()
+        .find(|r| r["name"] == "add_item")
+        .expect("add_item")
+        .clone();
+    assert_eq!(add_item["args"][1]["name"], "qty");
+    // Another identity may neither redeploy nor undeploy it.
+    let (status, body) = s
+        .deploy(&other, "shop", common::module_bytes("notes"))
+        .await;
+    assert_eq!(status, 403, "{body}");
+    let r = s
+        .http
+        .delete(s.url("/v1/modules/shop"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .expect("send");
+    let (status, body) = support::answer(r).await;
+    assert_eq!(status, 403, "{body}");
+    let r = s
+        .http
+        .delete(s.url("/v1/modules/shop"))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let (status, body) = s.get("/v1/modules/shop", Some(&owner)).await;
+    assert_eq!((status, error_code(&body)), (404, "no_such_module"));
+    let (status, body) = s
+        .post(
+            "/v1/reducers/add_item",
+            Some(&owner),
+            json!({"name": "a", "qty": 1}),
+        )
+        .await;
+    assert_eq!((status, error_code(&body)), (404, "unknown_reducer"));
+}
+
+#[tokio::test]
+async fn reducer_arguments_may_be_messagepack() {
+    let s = TestServer::start().await;
+    let (token, _) = s.sign_up("ann@example.com").await;
+    assert_eq!(
+        s.deploy(&token, "shop", common::module_bytes("basic"))
+            .await
+            .0,
+        200
+    );
+    let body = rmp_serde::to_vec_named(&json!({"name": "packed", "qty": 2})).expect("encode");
+    let r = s
+        .http
+        .post(s.url("/v1/reducers/add_item"))
+        .bearer_auth(&token)
+        .header("content-type", "application/msgpack")
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    let (status, out) = support::answer(r).await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["result"]["name"], "packed");
+}

@@ -354,3 +354,49 @@ async fn shutdown_closes_websockets_with_going_away() {
     drop(ws);
     stopping.await.expect("stopped");
 }
+
+#[tokio::test]
+async fn lifecycle_reducers_run_for_the_connection() {
+    let s = TestServer::start().await;
+    let (owner, _) = s.sign_up("owner@example.com").await;
+    assert_eq!(
+        s.deploy(&owner, "features", common::module_bytes("features"))
+            .await
+            .0,
+        200
+    );
+    let (ann, ann_identity) = s.sign_up("ann@example.com").await;
+    let connected = || async {
+        let (status, rows) = s
+            .post(
+                "/v1/sql",
+                Some(&owner),
+                json!({"query": "SELECT identity FROM connections"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{rows}");
+        rows["rows"].as_array().expect("rows").clone()
+    };
+    let mut ws = connect(&s, &ann).await;
+    send(
+        &mut ws,
+        json!({"type": "call", "id": 1, "reducer": "whoami"}),
+    )
+    .await;
+    let who = recv(&mut ws).await;
+    assert!(
+        who["result"].as_u64().is_some_and(|c| c > 0),
+        "a connection id: {who}"
+    );
+    assert_eq!(connected().await, vec![json!([ann_identity])]);
+    ws.close(None).await.expect("close");
+    drop(ws);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !connected().await.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "client_disconnected never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

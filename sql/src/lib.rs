@@ -29,6 +29,7 @@
 //! - `exec/`       operators: scans, hash joins, aggregation, sort, set operations
 //! - `rls.rs`      read policies compiled per table
 //! - `tables.rs`   [`referenced_tables`]: the tables a query reads, for routing
+//! - `write_policy.rs` [`WritePolicy`]: write policies checked on rows reducers write
 //! - `config.rs`   [`SqlConfig`] limits and the [`Caller`]
 //! - `result.rs`   [`QueryResult`] and its JSON form
 //! - `error.rs`    [`SqlError`] with stable codes
@@ -67,6 +68,7 @@ mod result;
 mod rls;
 mod subscribe;
 mod tables;
+mod write_policy;
 
 pub use config::{Caller, SqlConfig};
 pub use conformance::{SltDatabase, SltError, SltSummary, run_slt_file, run_slt_script};
@@ -78,3 +80,4 @@ pub use subscribe::{
     SubscriptionUpdate, Subscriptions, TxUpdate,
 };
 pub use tables::referenced_tables;
+pub use write_policy::WritePolicy;

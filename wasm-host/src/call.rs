@@ -1,18 +1,18 @@
-//! Running a reducer: inside the caller's write transaction ([`LoadedModule::run_in`]) or in
-//! a transaction of its own ([`LoadedModule::call`]).
+//! Running a reducer: the call input, the guest call with the transaction lent to the store,
+//! and the outcome — in a transaction of its own ([`LoadedModule::call`]) or in one the caller
+//! owns ([`LoadedModule::run_in`]).
 
-use std::ptr::NonNull;
 use std::time::SystemTime;
 
 use cosmictron_engine::{Database, TxId, WriteTx};
-use cosmictron_types::{Identity, Timestamp};
+use cosmictron_types::{ConnectionId, Identity, Timestamp};
 use wasmtime::Trap;
 
 use crate::config::HostConfig;
 use crate::error::{HostError, ModuleError, Result};
 use crate::memory::AbiViolation;
 use crate::module::LoadedModule;
-use crate::state::{HostState, MemoryLimitHit, TxPtr};
+use crate::state::{HostState, MemoryLimitHit};
 
 /// What a committed reducer call produced.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,9 +23,51 @@ pub struct CallOutcome {
     pub result: serde_json::Value,
 }
 
+/// A reducer's arguments, by name: a JSON object or a MessagePack map. The module decodes
+/// them (the host only checks the JSON shape), so MessagePack reaches it without conversion.
+#[derive(Clone, Copy, Debug)]
+pub enum Args<'a> {
+    Json(&'a serde_json::Value),
+    MessagePack(&'a [u8]),
+}
+
+/// Who is calling, for one reducer call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallContext {
+    /// The caller's identity (already authenticated): `ctx.sender`, and `$identity` of the
+    /// write policies.
+    pub sender: Identity,
+    /// The client connection the call came over, if any: `ctx.connection_id`.
+    pub connection_id: Option<ConnectionId>,
+}
+
+impl CallContext {
+    pub fn new(sender: Identity) -> CallContext {
+        CallContext {
+            sender,
+            connection_id: None,
+        }
+    }
+}
+
+/// Who a run acts as: a client (write policies apply) or the module itself (init and
+/// scheduled reducers; policies do not restrict the module's own writes).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Authority {
+    Client(CallContext),
+    Module,
+}
+
 /// Status codes `__cosmictron_call` returns.
 const CALL_OK: u32 = 0;
 const CALL_REDUCER_ERROR: u32 = 1;
+
+/// Argument formats in the call header.
+const ARGS_JSON: u8 = 0;
+const ARGS_MESSAGEPACK: u8 = 1;
+
+/// Bytes of the call header before the arguments (see `docs/module-abi.md`).
+pub(crate) const CALL_HEADER_BYTES: usize = 81;
 
 pub(crate) fn now() -> Timestamp {
     let micros = SystemTime::now()
@@ -63,10 +105,56 @@ fn module_error(bytes: &[u8]) -> Result<ModuleError> {
     })
 }
 
+/// The call input: the header, then the arguments.
+fn call_input(
+    module_identity: Identity,
+    authority: Authority,
+    timestamp: Timestamp,
+    args: Args<'_>,
+) -> Result<Vec<u8>> {
+    let (sender, connection) = match authority {
+        Authority::Client(c) => (c.sender, c.connection_id),
+        Authority::Module => (module_identity, None),
+    };
+    let (format, args_len) = match args {
+        Args::Json(v) => (ARGS_JSON, if v.is_null() { 2 } else { 64 }),
+        Args::MessagePack(b) => (ARGS_MESSAGEPACK, b.len()),
+    };
+    let mut input = Vec::with_capacity(CALL_HEADER_BYTES + args_len);
+    input.extend_from_slice(&sender.0);
+    input.extend_from_slice(&module_identity.0);
+    input.extend_from_slice(&timestamp.0.to_le_bytes());
+    input.extend_from_slice(&ConnectionId::to_abi(connection).to_le_bytes());
+    input.push(format);
+    match args {
+        Args::Json(serde_json::Value::Null) => input.extend_from_slice(b"{}"),
+        Args::Json(v @ serde_json::Value::Object(_)) => serde_json::to_writer(&mut input, v)
+            .map_err(|e| HostError::InvalidArguments(e.to_string()))?,
+        Args::Json(_) => {
+            return Err(HostError::InvalidArguments(
+                "arguments are a JSON object of named values".into(),
+            ));
+        }
+        Args::MessagePack(bytes) => {
+            if !bytes.is_empty() && !is_msgpack_map(bytes[0]) {
+                return Err(HostError::InvalidArguments(
+                    "arguments are a MessagePack map of named values".into(),
+                ));
+            }
+            input.extend_from_slice(bytes);
+        }
+    }
+    Ok(input)
+}
+
+/// A MessagePack map's first byte: fixmap, map16 or map32.
+fn is_msgpack_map(first: u8) -> bool {
+    (0x80..=0x8f).contains(&first) || first == 0xde || first == 0xdf
+}
+
 impl LoadedModule {
-    /// Calls `reducer` in a transaction of its own: commits on success, rolls back on any
-    /// error (the reducer's own, a trap, a time-out, the memory limit, an ABI violation).
-    /// Lifecycle reducers (`init`) are not callable: `no_such_reducer`.
+    /// Calls `reducer` as `sender` with JSON arguments, in a transaction of its own (see
+    /// [`LoadedModule::call_with`]).
     pub fn call(
         &self,
         db: &Database,
@@ -74,13 +162,52 @@ impl LoadedModule {
         args: &serde_json::Value,
         sender: Identity,
     ) -> Result<CallOutcome> {
-        // Lifecycle reducers are run by the host, never by callers.
+        self.call_with(db, reducer, Args::Json(args), CallContext::new(sender))
+    }
+
+    /// Calls `reducer` in a transaction of its own: commits on success, rolls back on any
+    /// error (the reducer's own, a trap, a time-out, the memory limit, an ABI violation, a
+    /// write policy). Lifecycle reducers are not callable: `no_such_reducer`.
+    pub fn call_with(
+        &self,
+        db: &Database,
+        reducer: &str,
+        args: Args<'_>,
+        ctx: CallContext,
+    ) -> Result<CallOutcome> {
         match self.def().reducer(reducer) {
             Some((_, def)) if def.lifecycle.is_none() => {}
             _ => return Err(HostError::NoSuchReducer(reducer.to_owned())),
         }
-        let mut tx = db.begin_write()?;
-        let result = self.run_in(&mut tx, reducer, args, sender, now())?;
+        self.call_in_own_tx(db, reducer, args, Authority::Client(ctx))
+    }
+
+    /// Runs the lifecycle reducer `lifecycle` (`client_connected`, `client_disconnected`) for
+    /// `ctx` in a transaction of its own; `Ok(None)` when the module has none.
+    pub fn call_lifecycle(
+        &self,
+        db: &Database,
+        lifecycle: &str,
+        ctx: CallContext,
+    ) -> Result<Option<CallOutcome>> {
+        let Some(def) = self.def().lifecycle_reducer(lifecycle) else {
+            return Ok(None);
+        };
+        let name = def.name.clone();
+        let args = serde_json::Value::Null;
+        self.call_in_own_tx(db, &name, Args::Json(&args), Authority::Client(ctx))
+            .map(Some)
+    }
+
+    pub(crate) fn call_in_own_tx(
+        &self,
+        db: &Database,
+        reducer: &str,
+        args: Args<'_>,
+        authority: Authority,
+    ) -> Result<CallOutcome> {
+        let tx = db.begin_write_owned()?;
+        let (tx, result) = self.run(tx, reducer, args, authority, now())?;
         let info = tx.commit()?;
         Ok(CallOutcome {
             tx_id: info.tx_id,
@@ -88,50 +215,53 @@ impl LoadedModule {
         })
     }
 
-    /// Runs `reducer` inside `tx`. On error the caller must roll `tx` back (drop it): the
-    /// reducer may have written before it failed.
+    /// Runs `reducer` as the module itself (no write policies) inside `tx`, and hands `tx`
+    /// back with the result for the caller to go on and commit. On error `tx` has been rolled
+    /// back (dropped): the reducer may have written before it failed. Used for `init`,
+    /// together with the creation of the module's tables.
     pub fn run_in(
         &self,
-        tx: &mut WriteTx<'_>,
+        tx: WriteTx<'static>,
         reducer: &str,
         args: &serde_json::Value,
-        sender: Identity,
         timestamp: Timestamp,
-    ) -> Result<serde_json::Value> {
+    ) -> Result<(WriteTx<'static>, serde_json::Value)> {
+        self.run(tx, reducer, Args::Json(args), Authority::Module, timestamp)
+    }
+
+    /// Lends `tx` to an instance for one guest call and takes it back. On any error the
+    /// transaction is dropped, which rolls it back.
+    pub(crate) fn run(
+        &self,
+        tx: WriteTx<'static>,
+        reducer: &str,
+        args: Args<'_>,
+        authority: Authority,
+        timestamp: Timestamp,
+    ) -> Result<(WriteTx<'static>, serde_json::Value)> {
         let (id, _) = self
             .def()
             .reducer(reducer)
             .ok_or_else(|| HostError::NoSuchReducer(reducer.to_owned()))?;
-        let args = match args {
-            serde_json::Value::Null => b"{}".to_vec(),
-            serde_json::Value::Object(_) => {
-                serde_json::to_vec(args).map_err(|e| HostError::InvalidArguments(e.to_string()))?
-            }
-            _ => {
-                return Err(HostError::InvalidArguments(
-                    "arguments are a JSON object of named values".into(),
-                ));
-            }
-        };
-        let mut input = Vec::with_capacity(40 + args.len());
-        input.extend_from_slice(&sender.0);
-        input.extend_from_slice(&timestamp.0.to_le_bytes());
-        input.extend_from_slice(&args);
-
+        let input = call_input(self.identity(), authority, timestamp, args)?;
         let taken = self.idle.lock().take();
         let mut instance = match taken {
-            Some(i) => i,
+            Some(instance) => instance,
             None => self.instantiate()?,
         };
         instance.arm(&self.config);
         let state = instance.store.data_mut();
         state.buffer = input;
         state.reducer = Some(reducer.to_owned());
-        state.tx = Some(TxPtr(NonNull::from(&mut *tx).cast()));
+        state.policy_identity = match authority {
+            Authority::Client(c) => Some(c.sender),
+            Authority::Module => None,
+        };
+        state.tx = Some(tx);
         let status = instance.call.call(&mut instance.store, id);
-        // The transaction is lent only for the guest call.
         let state = instance.store.data_mut();
-        state.tx = None;
+        // Host functions only borrow the transaction, so it is still there.
+        let tx = state.tx.take();
         state.reducer = None;
         state.buffer = Vec::new();
         let result = state.result.take().unwrap_or_default();
@@ -141,10 +271,15 @@ impl LoadedModule {
             Err(e) => return Err(trap_error(e, instance.store.data(), &self.config)),
         };
         *self.idle.lock() = Some(instance);
+        let tx =
+            tx.ok_or_else(|| HostError::Runtime("the reducer's transaction was lost".into()))?;
         match status {
-            CALL_OK => serde_json::from_slice(&result).map_err(|e| {
-                HostError::AbiViolation(format!("the reducer's result is not JSON: {e}"))
-            }),
+            CALL_OK => {
+                let value = serde_json::from_slice(&result).map_err(|e| {
+                    HostError::AbiViolation(format!("the reducer's result is not JSON: {e}"))
+                })?;
+                Ok((tx, value))
+            }
             CALL_REDUCER_ERROR => Err(HostError::Reducer(module_error(&result)?)),
             _ => Err(HostError::AbiViolation(module_error(&result)?.message)),
         }

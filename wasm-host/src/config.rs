@@ -19,6 +19,10 @@ pub struct HostConfig {
     pub epoch_tick: Duration,
     /// Log lines kept per module (the oldest are dropped first).
     pub module_log_lines_max: usize,
+    /// Schedules one reducer call may make.
+    pub schedules_per_call_max: usize,
+    /// Shortest period of a repeating schedule.
+    pub schedule_period_min: Duration,
 }
 
 impl Default for HostConfig {
@@ -31,6 +35,8 @@ impl Default for HostConfig {
             call_buffer_bytes_max: 64 << 20,
             epoch_tick: Duration::from_millis(10),
             module_log_lines_max: 1000,
+            schedules_per_call_max: 1000,
+            schedule_period_min: Duration::from_millis(1),
         }
     }
 }

@@ -5,8 +5,13 @@ use std::collections::HashSet;
 use cosmictron_types::{TableDef, is_identifier};
 use serde::{Deserialize, Serialize};
 
+use crate::schedule::RESERVED_PREFIX;
+
 /// The module ABI version this host speaks.
 pub const ABI_VERSION: u32 = 1;
+
+/// The lifecycle roles a reducer can have; the host runs them, callers cannot.
+pub const LIFECYCLES: [&str; 3] = ["init", "client_connected", "client_disconnected"];
 
 /// A module's tables and reducers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -16,11 +21,16 @@ pub struct ModuleDef {
     pub reducers: Vec<ReducerDef>,
 }
 
-/// One reducer: its name, its argument names (in order), and its lifecycle role if any.
+/// One reducer: its name, its argument names (in order) and their Rust types as written, and
+/// its lifecycle role if any.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReducerDef {
     pub name: String,
     pub args: Vec<String>,
+    /// The argument types as the module's source spells them (`String`, `Option<u64>`); empty
+    /// when the module does not say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub arg_types: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<String>,
 }
@@ -34,9 +44,19 @@ impl ModuleDef {
 
     /// The `init` reducer, if the module has one.
     pub fn init_reducer(&self) -> Option<&ReducerDef> {
+        self.lifecycle_reducer("init")
+    }
+
+    /// The reducer with this lifecycle role, if the module has one.
+    pub fn lifecycle_reducer(&self, lifecycle: &str) -> Option<&ReducerDef> {
         self.reducers
             .iter()
-            .find(|r| r.lifecycle.as_deref() == Some("init"))
+            .find(|r| r.lifecycle.as_deref() == Some(lifecycle))
+    }
+
+    /// Reducers callers (and schedules) may call: those without a lifecycle role.
+    pub fn callable_reducers(&self) -> impl Iterator<Item = &ReducerDef> {
+        self.reducers.iter().filter(|r| r.lifecycle.is_none())
     }
 
     /// Every problem with the definition (empty when it makes sense).
@@ -53,12 +73,18 @@ impl ModuleDef {
             if let Err(e) = table.validate() {
                 problems.push(e.to_string());
             }
+            if table.name.starts_with(RESERVED_PREFIX) {
+                problems.push(format!(
+                    "table name `{}`: names starting with `{RESERVED_PREFIX}` are reserved",
+                    table.name
+                ));
+            }
             if !tables.insert(table.name.as_str()) {
                 problems.push(format!("table `{}` is declared twice", table.name));
             }
         }
         let mut reducers = HashSet::new();
-        let mut inits = 0;
+        let mut lifecycles = HashSet::new();
         for r in &self.reducers {
             if !is_identifier(&r.name) {
                 problems.push(format!("reducer name `{}` is not an identifier", r.name));
@@ -66,12 +92,22 @@ impl ModuleDef {
             if !reducers.insert(r.name.as_str()) {
                 problems.push(format!("reducer `{}` is declared twice", r.name));
             }
+            if !r.arg_types.is_empty() && r.arg_types.len() != r.args.len() {
+                problems.push(format!(
+                    "reducer `{}` lists {} argument types for {} arguments",
+                    r.name,
+                    r.arg_types.len(),
+                    r.args.len()
+                ));
+            }
             match r.lifecycle.as_deref() {
                 None => {}
-                Some("init") => {
-                    inits += 1;
+                Some(l) if LIFECYCLES.contains(&l) => {
+                    if !lifecycles.insert(l) {
+                        problems.push(format!("a module can have at most one {l} reducer"));
+                    }
                     if !r.args.is_empty() {
-                        problems.push(format!("init reducer `{}` cannot take arguments", r.name));
+                        problems.push(format!("{l} reducer `{}` cannot take arguments", r.name));
                     }
                 }
                 Some(other) => problems.push(format!(
@@ -79,9 +115,6 @@ impl ModuleDef {
                     r.name
                 )),
             }
-        }
-        if inits > 1 {
-            problems.push("a module can have at most one init reducer".to_owned());
         }
         problems
     }

@@ -102,3 +102,14 @@ pub struct ModuleError {
 fn default_status() -> u16 {
     400
 }
+
+impl From<EngineError> for ModuleError {
+    fn from(e: EngineError) -> ModuleError {
+        ModuleError {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+            details: None,
+            http_status: http_status_of(e.code()),
+        }
+    }
+}

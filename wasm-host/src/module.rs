@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use cosmictron_types::Identity;
 use parking_lot::Mutex;
+use sha2::{Digest, Sha256};
 use wasmtime::{Config, Engine, InstancePre, Linker, Memory, Store, TypedFunc};
 
 use crate::abi;
@@ -12,7 +14,8 @@ use crate::config::HostConfig;
 use crate::def::ModuleDef;
 use crate::error::{HostError, Result};
 use crate::logs::{LogLine, ModuleLogs};
-use crate::state::HostState;
+use crate::policy::WritePolicies;
+use crate::state::{HostState, Shared};
 use crate::validate::{self, CALL, DESCRIBE};
 
 /// Loads modules. One per process is enough; cheap to share behind an `Arc`.
@@ -90,6 +93,7 @@ impl WasmHost {
         let pre = self.linker.instantiate_pre(&module).map_err(runtime)?;
         let mut loaded = LoadedModule {
             name: name.to_owned(),
+            identity: module_identity(name),
             registrations: validate::registrations(&module),
             pre,
             def: ModuleDef {
@@ -98,11 +102,30 @@ impl WasmHost {
                 reducers: Vec::new(),
             },
             idle: Mutex::new(None),
-            logs: Arc::new(ModuleLogs::new(self.config.module_log_lines_max)),
+            shared: Shared {
+                logs: Arc::new(ModuleLogs::new(self.config.module_log_lines_max)),
+                policies: Arc::new(WritePolicies::default()),
+                schedulable: Arc::new(Vec::new()),
+            },
             config: self.config.clone(),
         };
+        // The policies and the reducer list come from the definition, so the first instance
+        // gets them once it has described the module.
         let mut instance = loaded.instantiate()?;
         loaded.def = describe(&mut instance, &loaded.config)?;
+        let policies = WritePolicies::compile(&loaded.def)
+            .map_err(|problems| HostError::InvalidModule { problems })?;
+        loaded.shared.policies = Arc::new(policies);
+        loaded.shared.schedulable = Arc::new(
+            loaded
+                .def
+                .callable_reducers()
+                .map(|r| r.name.clone())
+                .collect(),
+        );
+        let state = instance.store.data_mut();
+        state.policies = loaded.shared.policies.clone();
+        state.schedulable = loaded.shared.schedulable.clone();
         *loaded.idle.lock() = Some(instance);
         Ok(loaded)
     }
@@ -161,16 +184,30 @@ impl Instance {
     }
 }
 
+/// The identity a module acts as (the sender of its scheduled calls and of `init`): derived
+/// from its name, so it is stable across upgrades and restarts.
+pub fn module_identity(name: &str) -> Identity {
+    let digest = Sha256::new()
+        .chain_update(b"cosmictron-module:")
+        .chain_update(name.as_bytes())
+        .finalize();
+    let mut id = [0u8; 32];
+    id.copy_from_slice(&digest);
+    Identity(id)
+}
+
 /// A validated module, ready to run reducers.
 pub struct LoadedModule {
     name: String,
+    identity: Identity,
     registrations: Vec<String>,
     pre: InstancePre<HostState>,
     def: ModuleDef,
     /// The instance kept between calls; taken by a call, put back unless it trapped.
     pub(crate) idle: Mutex<Option<Instance>>,
     pub(crate) config: HostConfig,
-    logs: Arc<ModuleLogs>,
+    /// What every instance shares: the log ring, the write policies, the reducer list.
+    shared: Shared,
 }
 
 impl std::fmt::Debug for LoadedModule {
@@ -187,9 +224,19 @@ impl LoadedModule {
         &self.name
     }
 
+    /// The identity the module acts as (see [`module_identity`]).
+    pub fn identity(&self) -> Identity {
+        self.identity
+    }
+
     /// The module's most recent log lines, oldest first.
     pub fn logs(&self) -> Vec<LogLine> {
-        self.logs.lines()
+        self.shared.logs.lines()
+    }
+
+    /// Adds a line to the module's log (the host's own notes, e.g. a failed schedule).
+    pub(crate) fn log_line(&self, line: LogLine) {
+        self.shared.logs.push(line);
     }
 
     /// The module's tables and reducers.
@@ -197,14 +244,17 @@ impl LoadedModule {
         &self.def
     }
 
+    /// Discards the idle instance and instantiates a fresh one (what follows a trap); frees
+    /// the memory a module grew during earlier calls.
+    pub fn reset_instance(&self) -> Result<()> {
+        let instance = self.instantiate()?;
+        *self.idle.lock() = Some(instance);
+        Ok(())
+    }
+
     /// A fresh instance: instantiated, its memory found, its registrations run.
     pub(crate) fn instantiate(&self) -> Result<Instance> {
-        let state = HostState::new(
-            self.logs.clone(),
-            &self.name,
-            self.config.module_memory_bytes_max,
-            self.config.call_buffer_bytes_max,
-        );
+        let state = HostState::new(&self.shared, &self.name, &self.config);
         let mut store = Store::new(self.pre.module().engine(), state);
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_trap();

@@ -1,23 +1,13 @@
 //! [`HostState`]: what a store holds for one module instance between and during calls.
 
-use std::ptr::NonNull;
 use std::sync::Arc;
 
 use cosmictron_engine::WriteTx;
+use cosmictron_types::Identity;
 use wasmtime::{Memory, ResourceLimiter};
 
 use crate::logs::ModuleLogs;
-
-/// The write transaction of the reducer call in progress, as a raw pointer.
-///
-/// wasmtime needs `'static` store data, and a [`WriteTx`] borrows its database; so the call
-/// keeps the transaction on its own stack frame and lends it to the store only for the duration
-/// of the guest call (see `call.rs`), clearing it before it returns.
-pub(crate) struct TxPtr(pub(crate) NonNull<WriteTx<'static>>);
-
-// SAFETY: the pointer is set and cleared by the thread that owns the transaction, around a
-// guest call on that same thread; it is never dereferenced from another thread.
-unsafe impl Send for TxPtr {}
+use crate::policy::WritePolicies;
 
 /// Store data of one instance.
 pub(crate) struct HostState {
@@ -27,8 +17,16 @@ pub(crate) struct HostState {
     pub(crate) buffer: Vec<u8>,
     /// Module → host: the answer of `__cosmictron_describe` / `__cosmictron_call`.
     pub(crate) result: Option<Vec<u8>>,
-    /// Set only while a reducer runs.
-    pub(crate) tx: Option<TxPtr>,
+    /// The reducer call's write transaction, owned by the store while the guest runs (wasmtime
+    /// store data is `'static`, so the transaction owns its database handle), and taken back
+    /// by the call before it commits or rolls back. `None` between calls: a data call then is
+    /// an ABI violation.
+    pub(crate) tx: Option<WriteTx<'static>>,
+    /// Whose write policies apply to this call's writes: `None` runs as the module itself
+    /// (init, scheduled reducers), which policies do not restrict.
+    pub(crate) policy_identity: Option<Identity>,
+    /// The module's compiled write policies (shared by its instances).
+    pub(crate) policies: Arc<WritePolicies>,
     pub(crate) limiter: MemoryLimiter,
     /// The last error-level log line of the current call (a panic message), for trap errors.
     pub(crate) last_error_log: Option<String>,
@@ -39,29 +37,48 @@ pub(crate) struct HostState {
     pub(crate) logs: Arc<ModuleLogs>,
     /// The reducer running now, for log lines.
     pub(crate) reducer: Option<String>,
+    /// Reducers a module may schedule (its callable reducers); empty until described.
+    pub(crate) schedulable: Arc<Vec<String>>,
+    /// Schedules made by this call so far, against `schedules_per_call_max`.
+    pub(crate) schedules_made: usize,
+    pub(crate) schedules_per_call_max: usize,
+    pub(crate) schedule_repeat_micros_min: i64,
+}
+
+/// What every instance of a module shares.
+pub(crate) struct Shared {
+    pub(crate) logs: Arc<ModuleLogs>,
+    pub(crate) policies: Arc<WritePolicies>,
+    pub(crate) schedulable: Arc<Vec<String>>,
 }
 
 impl HostState {
     pub(crate) fn new(
-        logs: Arc<ModuleLogs>,
+        shared: &Shared,
         module_name: &str,
-        memory_bytes_max: usize,
-        call_buffer_bytes_max: usize,
+        config: &crate::config::HostConfig,
     ) -> HostState {
         HostState {
             memory: None,
             buffer: Vec::new(),
             result: None,
             tx: None,
+            policy_identity: None,
+            policies: shared.policies.clone(),
             limiter: MemoryLimiter {
-                memory_bytes_max,
+                memory_bytes_max: config.module_memory_bytes_max,
                 hit: false,
             },
             last_error_log: None,
-            call_buffer_bytes_max,
+            call_buffer_bytes_max: config.call_buffer_bytes_max,
             module_name: module_name.to_owned(),
-            logs,
+            logs: shared.logs.clone(),
             reducer: None,
+            schedulable: shared.schedulable.clone(),
+            schedules_made: 0,
+            schedules_per_call_max: config.schedules_per_call_max,
+            schedule_repeat_micros_min: i64::try_from(config.schedule_period_min.as_micros())
+                .unwrap_or(i64::MAX),
         }
     }
 }

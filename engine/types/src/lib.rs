@@ -6,6 +6,7 @@
 //!
 //! Layout:
 //! - `value.rs`       [`Value`], [`Identity`] (32 bytes, hex text), [`Timestamp`] (µs since epoch)
+//! - `connection.rs`  [`ConnectionId`]: the client connection a reducer call came from
 //! - `column_type.rs` [`ScalarType`] and [`ColumnType`] (a scalar, nullable for `Option<T>`)
 //! - `schema.rs`      [`TableDef`] with columns, primary key, indexes, foreign keys, flags, policies
 //! - `row_codec.rs`   [`encode_row`] / [`decode_row`]: the binary row format
@@ -27,6 +28,7 @@
 //! ```
 
 mod column_type;
+mod connection;
 mod error;
 mod key;
 mod row_codec;
@@ -34,6 +36,7 @@ mod schema;
 mod value;
 
 pub use column_type::{ColumnType, ScalarType};
+pub use connection::ConnectionId;
 pub use error::{Result, TypeError};
 pub use key::{KeySink, encode_key, encode_key_value};
 pub use row_codec::{

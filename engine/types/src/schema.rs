@@ -23,6 +23,10 @@ pub struct ColumnDef {
     /// Personal data: redacted from error messages, logs and superseded history versions.
     #[serde(default)]
     pub pii: bool,
+    /// The value existing rows get when the column is added to a live table by a module
+    /// upgrade (`#[default(...)]`); inserts always give every column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Value>,
 }
 
 impl ColumnDef {
@@ -32,6 +36,7 @@ impl ColumnDef {
             ty,
             auto_inc: false,
             pii: false,
+            default: None,
         }
     }
 }
@@ -244,6 +249,18 @@ impl TableDef {
             if !seen.insert(col.name.as_str()) {
                 return Err(self.invalid(format!("duplicate column `{}`", col.name)));
             }
+            if let Some(default) = &col.default
+                && crate::row_codec::encode_row(
+                    std::slice::from_ref(col),
+                    std::slice::from_ref(default),
+                )
+                .is_err()
+            {
+                return Err(self.invalid(format!(
+                    "the default of column `{}` does not have its type",
+                    col.name
+                )));
+            }
             if col.auto_inc && !col.ty.scalar.is_integer() {
                 return Err(
                     self.invalid(format!("auto_inc column `{}` must be an integer", col.name))
@@ -335,6 +352,11 @@ mod tests {
             users().primary_key(&["nick"]),
             users().index("i", &[]),
             users().auto_inc("email"),
+            {
+                let mut def = users();
+                def.columns[1].default = Some(Value::I64(1));
+                def
+            },
             TableDef::new("1bad").column("a", ScalarType::Bool),
             TableDef::new("empty"),
         ];

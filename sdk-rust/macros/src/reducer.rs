@@ -1,6 +1,7 @@
-//! `#[reducer]` / `#[reducer(init)]` on `fn(ctx: &ReducerContext, args...) -> Result<T, Error>`.
+//! `#[reducer]` / `#[reducer(init | client_connected | client_disconnected)]` on `fn(ctx: &ReducerContext, args...) -> Result<T, Error>`.
 //!
-//! Generates a `Deserialize` struct of the arguments (passed by name as a JSON object), an
+//! Generates a `Deserialize` struct of the arguments (passed by name: a JSON object or a
+//! MessagePack map), an
 //! invoker that decodes them, calls the function and encodes its return value, and the
 //! registration export.
 
@@ -9,15 +10,21 @@ use quote::{format_ident, quote};
 use syn::spanned::Spanned;
 use syn::{Error, FnArg, ItemFn, Pat, Result, ReturnType};
 
+/// The lifecycle roles a reducer can have (the host runs them, callers cannot).
+const LIFECYCLES: [&str; 3] = ["init", "client_connected", "client_disconnected"];
+
 fn parse_lifecycle(attr: TokenStream) -> Result<Option<&'static str>> {
     let mut lifecycle = None;
     let parser = syn::meta::parser(|meta| {
-        if meta.path.is_ident("init") {
-            lifecycle = Some("init");
-            Ok(())
-        } else {
-            Err(meta.error("unknown reducer option; expected nothing or `init`"))
+        for role in LIFECYCLES {
+            if meta.path.is_ident(role) {
+                lifecycle = Some(role);
+                return Ok(());
+            }
         }
+        Err(meta.error(
+            "unknown reducer option; expected nothing, `init`, `client_connected` or `client_disconnected`",
+        ))
     });
     syn::parse::Parser::parse2(parser, attr)?;
     Ok(lifecycle)
@@ -67,6 +74,16 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream
     let fn_name = &sig.ident;
     let name = fn_name.to_string();
     let arg_names: Vec<String> = names.iter().map(ToString::to_string).collect();
+    let arg_types: Vec<String> = tys
+        .iter()
+        .map(|t| quote!(#t).to_string().replace(' ', ""))
+        .collect();
+    if lifecycle.is_some() && !names.is_empty() {
+        return Err(Error::new(
+            sig.span(),
+            "a lifecycle reducer takes only `ctx: &ReducerContext`",
+        ));
+    }
     let args_struct = format_ident!("__CosmictronArgs_{}", fn_name);
     let invoke = format_ident!("__cosmictron_invoke_{}", fn_name);
     let register = format_ident!("__cosmictron_register_reducer_{}", fn_name);
@@ -90,7 +107,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream
         #[doc(hidden)]
         fn #invoke(
             ctx: &::cosmictron_sdk::ReducerContext,
-            args: &[u8],
+            args: ::cosmictron_sdk::__private::RawArgs<'_>,
         ) -> ::std::result::Result<::std::vec::Vec<u8>, ::cosmictron_sdk::Error> {
             let args: #args_struct = ::cosmictron_sdk::__private::decode_args(args)?;
             let value = #fn_name(ctx, #(args.#names),*)?;
@@ -103,6 +120,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream
             ::cosmictron_sdk::__private::register_reducer(::cosmictron_sdk::__private::ReducerInfo {
                 name: #name,
                 args: &[#(#arg_names),*],
+                arg_types: &[#(#arg_types),*],
                 lifecycle: #lifecycle,
                 invoke: #invoke,
             });

@@ -1,7 +1,9 @@
 //! `#[table(name = "...", public, event)]` on a struct with named fields.
 //!
-//! Field attributes: `#[primary_key]`, `#[auto_inc]`, `#[index]`, `#[unique]`, `#[pii]`.
-//! Struct attributes after `#[table]`: any number of `#[rls(read = "...", write = "...")]`.
+//! Field attributes: `#[primary_key]`, `#[auto_inc]`, `#[index]`, `#[unique]`, `#[pii]`,
+//! `#[fk(table.column)]` / `#[fk(table.column, on_delete = cascade)]`, `#[default(expr)]`.
+//! Struct attributes after `#[table]`: any number of `#[rls(read = "...", write = "...")]` and
+//! of `#[index(name = "...", columns(a, b), unique?)]` (multi-column indexes).
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -45,9 +47,47 @@ struct Column {
     index: bool,
     unique: bool,
     pii: bool,
+    /// `#[fk(table.column)]`: the referenced table and column, and whether deletes cascade.
+    fk: Option<(String, String, bool)>,
+    /// `#[default(expr)]`: the value existing rows get when an upgrade adds the column.
+    default: Option<syn::Expr>,
 }
 
 const FIELD_ATTRS: [&str; 5] = ["primary_key", "auto_inc", "index", "unique", "pii"];
+
+/// Parses `#[fk(table.column)]` or `#[fk(table.column, on_delete = cascade | restrict)]`.
+fn parse_fk(attr: &syn::Attribute) -> Result<(String, String, bool)> {
+    let mut target = None;
+    let mut cascade = false;
+    attr.parse_nested_meta(|meta| {
+        if meta.path.is_ident("on_delete") {
+            let value: syn::Ident = meta.value()?.parse()?;
+            cascade = match value.to_string().as_str() {
+                "cascade" => true,
+                "restrict" => false,
+                _ => return Err(meta.error("on_delete is `cascade` or `restrict`")),
+            };
+            return Ok(());
+        }
+        let segments: Vec<String> = meta
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        if segments.len() == 1 && meta.input.peek(syn::Token![.]) {
+            meta.input.parse::<syn::Token![.]>()?;
+            let column: syn::Ident = meta.input.parse()?;
+            target = Some((segments[0].clone(), column.to_string()));
+            Ok(())
+        } else {
+            Err(meta.error("expected `#[fk(table.column)]`"))
+        }
+    })?;
+    let (table, column) =
+        target.ok_or_else(|| Error::new(attr.span(), "expected `#[fk(table.column)]`"))?;
+    Ok((table, column, cascade))
+}
 
 fn take_columns(item: &mut ItemStruct) -> Result<Vec<Column>> {
     let Fields::Named(fields) = &mut item.fields else {
@@ -69,6 +109,8 @@ fn take_columns(item: &mut ItemStruct) -> Result<Vec<Column>> {
             index: false,
             unique: false,
             pii: false,
+            fk: None,
+            default: None,
         };
         let mut kept = Vec::new();
         for attr in field.attrs.drain(..) {
@@ -84,6 +126,8 @@ fn take_columns(item: &mut ItemStruct) -> Result<Vec<Column>> {
                         _ => col.pii = true,
                     }
                 }
+                Some("fk") => col.fk = Some(parse_fk(&attr)?),
+                Some("default") => col.default = Some(attr.parse_args()?),
                 _ => kept.push(attr),
             }
         }
@@ -93,11 +137,60 @@ fn take_columns(item: &mut ItemStruct) -> Result<Vec<Column>> {
     Ok(columns)
 }
 
-/// `#[rls(read = "...", write = "...")]` attributes, removed from the struct.
-fn take_policies(item: &mut ItemStruct) -> Result<(Vec<LitStr>, Vec<LitStr>)> {
-    let (mut read, mut write) = (Vec::new(), Vec::new());
+/// A table-level `#[index(name = "...", columns(a, b), unique)]`.
+struct MultiIndex {
+    name: LitStr,
+    columns: Vec<syn::Ident>,
+    unique: bool,
+}
+
+fn parse_index(attr: &syn::Attribute) -> Result<MultiIndex> {
+    let (mut name, mut columns, mut unique) = (None, Vec::new(), false);
+    attr.parse_nested_meta(|meta| {
+        if meta.path.is_ident("name") {
+            name = Some(meta.value()?.parse()?);
+        } else if meta.path.is_ident("unique") {
+            unique = true;
+        } else if meta.path.is_ident("columns") {
+            meta.parse_nested_meta(|col| {
+                columns.push(col.path.require_ident()?.clone());
+                Ok(())
+            })?;
+        } else {
+            return Err(meta.error("expected `name = \"...\"`, `columns(a, b, ...)` or `unique`"));
+        }
+        Ok(())
+    })?;
+    let name: LitStr =
+        name.ok_or_else(|| Error::new(attr.span(), "#[index] needs `name = \"...\"`"))?;
+    if syn::parse_str::<syn::Ident>(&name.value()).is_err() {
+        return Err(Error::new(
+            name.span(),
+            "#[index] name must be an identifier (it names the `filter_by_<name>` method)",
+        ));
+    }
+    if columns.is_empty() {
+        return Err(Error::new(
+            attr.span(),
+            "#[index] needs `columns(a, b, ...)`",
+        ));
+    }
+    Ok(MultiIndex {
+        name,
+        columns,
+        unique,
+    })
+}
+
+/// `#[rls(...)]` and `#[index(...)]` attributes, removed from the struct.
+fn take_policies(item: &mut ItemStruct) -> Result<(Vec<LitStr>, Vec<LitStr>, Vec<MultiIndex>)> {
+    let (mut read, mut write, mut indexes) = (Vec::new(), Vec::new(), Vec::new());
     let mut kept = Vec::new();
     for attr in item.attrs.drain(..) {
+        if attr.path().is_ident("index") {
+            indexes.push(parse_index(&attr)?);
+            continue;
+        }
         if !attr.path().is_ident("rls") {
             kept.push(attr);
             continue;
@@ -114,7 +207,7 @@ fn take_policies(item: &mut ItemStruct) -> Result<(Vec<LitStr>, Vec<LitStr>)> {
         })?;
     }
     item.attrs = kept;
-    Ok((read, write))
+    Ok((read, write, indexes))
 }
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream> {
@@ -132,8 +225,18 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream
             "a table struct cannot be generic",
         ));
     }
-    let (read, write) = take_policies(&mut item)?;
+    let (read, write, multi) = take_policies(&mut item)?;
     let columns = take_columns(&mut item)?;
+    for index in &multi {
+        for c in &index.columns {
+            if !columns.iter().any(|col| col.ident == *c) {
+                return Err(Error::new(
+                    c.span(),
+                    format!("#[index]: no field `{c}` in this struct"),
+                ));
+            }
+        }
+    }
     let pks: Vec<&Column> = columns.iter().filter(|c| c.primary_key).collect();
     if pks.len() > 1 {
         return Err(Error::new(
@@ -150,11 +253,18 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream
 
     let column_defs = columns.iter().map(|c| {
         let (n, ty, auto, pii) = (c.ident.to_string(), &c.ty, c.auto_inc, c.pii);
+        let default = c.default.as_ref().map(|e| {
+            quote! {
+                col.default = ::std::option::Option::Some(
+                    <#ty as ::cosmictron_sdk::Column>::to_value(&(#e)));
+            }
+        });
         quote! {{
             let mut col = ::cosmictron_sdk::__private::ColumnDef::new(
                 #n, <#ty as ::cosmictron_sdk::Column>::column_type());
             col.auto_inc = #auto;
             col.pii = #pii;
+            #default
             def.columns.push(col);
         }}
     });
@@ -170,6 +280,27 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream
             };
             quote! { def = def.#method(#index_name, &[#col]); }
         });
+    let multi_defs = multi.iter().map(|i| {
+        let name = &i.name;
+        let cols: Vec<String> = i.columns.iter().map(ToString::to_string).collect();
+        let method = if i.unique {
+            quote!(unique)
+        } else {
+            quote!(index)
+        };
+        quote! { def = def.#method(#name, &[#(#cols),*]); }
+    });
+    let fk_defs = columns.iter().filter_map(|c| {
+        let (table, column, cascade) = c.fk.as_ref()?;
+        let col = c.ident.to_string();
+        let fk_name = format!("{name_str}_{col}_fkey");
+        let on_delete = if *cascade {
+            quote!(::cosmictron_sdk::__private::OnDelete::Cascade)
+        } else {
+            quote!(::cosmictron_sdk::__private::OnDelete::Restrict)
+        };
+        Some(quote! { def = def.foreign_key(#fk_name, &[#col], #table, &[#column], #on_delete); })
+    });
     let pk_def = pks.first().map(|c| {
         let col = c.ident.to_string();
         quote! { def = def.primary_key(&[#col]); }
@@ -192,7 +323,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream
         }
     });
 
-    let index_trait = index_methods(&item.ident, &name_str, &columns);
+    let index_trait = index_methods(&item.ident, &name_str, &columns, &multi);
 
     Ok(quote! {
         #item
@@ -207,6 +338,8 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream
                 #(#column_defs)*
                 #pk_def
                 #(#indexes)*
+                #(#multi_defs)*
+                #(#fk_defs)*
                 def.public = #public;
                 def.event = #event;
                 def.read_policies = ::std::vec![#(::std::string::String::from(#read)),*];
@@ -268,11 +401,33 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream
 
 /// `find_by_<col>` (unique columns) and `filter_by_<col>` (indexed columns) on the table's
 /// handle, as a `<Struct>Indexes` trait.
-fn index_methods(ident: &syn::Ident, table: &str, columns: &[Column]) -> TokenStream {
+fn index_methods(
+    ident: &syn::Ident,
+    table: &str,
+    columns: &[Column],
+    multi: &[MultiIndex],
+) -> TokenStream {
     let mut decls = Vec::new();
     let mut impls = Vec::new();
     for c in columns.iter().filter(|c| !c.primary_key) {
         let ty = &c.ty;
+        if c.unique || c.index {
+            let method = format_ident!("range_by_{}", c.ident);
+            let index = if c.unique {
+                format!("{table}_{}_key", c.ident)
+            } else {
+                format!("{table}_{}_idx", c.ident)
+            };
+            decls.push(quote! {
+                /// The rows whose value of the column lies in `range`, in column order.
+                fn #method(&self, range: impl ::std::ops::RangeBounds<#ty>) -> ::std::result::Result<::std::vec::Vec<#ident>, ::cosmictron_sdk::Error>;
+            });
+            impls.push(quote! {
+                fn #method(&self, range: impl ::std::ops::RangeBounds<#ty>) -> ::std::result::Result<::std::vec::Vec<#ident>, ::cosmictron_sdk::Error> {
+                    self.filter_range(#index, range)
+                }
+            });
+        }
         if c.unique {
             let method = format_ident!("find_by_{}", c.ident);
             let index = format!("{table}_{}_key", c.ident);
@@ -298,6 +453,33 @@ fn index_methods(ident: &syn::Ident, table: &str, columns: &[Column]) -> TokenSt
                 }
             });
         }
+    }
+    for index in multi {
+        let method = format_ident!("filter_by_{}", index.name.value());
+        let index_name = &index.name;
+        let args: Vec<&syn::Ident> = index.columns.iter().collect();
+        let tys: Vec<&syn::Type> = index
+            .columns
+            .iter()
+            .filter_map(|c| {
+                columns
+                    .iter()
+                    .find(|col| col.ident == *c)
+                    .map(|col| &col.ty)
+            })
+            .collect();
+        decls.push(quote! {
+            /// The rows with these values of the index's columns.
+            fn #method(&self, #(#args: &#tys),*) -> ::std::result::Result<::std::vec::Vec<#ident>, ::cosmictron_sdk::Error>;
+        });
+        impls.push(quote! {
+            fn #method(&self, #(#args: &#tys),*) -> ::std::result::Result<::std::vec::Vec<#ident>, ::cosmictron_sdk::Error> {
+                self.filter_index_values(#index_name, &[#((
+                    <#tys as ::cosmictron_sdk::Column>::to_value(#args),
+                    <#tys as ::cosmictron_sdk::Column>::column_type(),
+                )),*])
+            }
+        });
     }
     if decls.is_empty() {
         return TokenStream::new();

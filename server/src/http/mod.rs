@@ -74,7 +74,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
                 .post(module_routes::deploy)
                 .layer(DefaultBodyLimit::max(config.max_module_bytes)),
         )
-        .route("/v1/modules/{name}", get(module_routes::describe))
+        .route(
+            "/v1/modules/{name}",
+            get(module_routes::describe).delete(module_routes::undeploy),
+        )
         .route("/v1/modules/{name}/logs", get(module_routes::logs))
         .route(
             "/v1/modules/{module}/reducers/{name}",

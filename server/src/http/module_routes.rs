@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
 use crate::app::AppState;
+use crate::deploy::DeployOptions;
 use crate::error::{Error, Result};
 use crate::http::blocking::blocking;
 use crate::http::caller::Caller;
@@ -37,10 +38,15 @@ pub(crate) async fn deploy(
     let core = state.core()?.clone();
     let mut name = None;
     let mut module = None;
+    let mut clear_data = false;
     while let Some(field) = form.next_field().await.map_err(multipart_error)? {
         match field.name() {
             Some("name") => name = Some(field.text().await.map_err(multipart_error)?),
             Some("module") => module = Some(field.bytes().await.map_err(multipart_error)?),
+            Some("clear_data") => {
+                let v = field.text().await.map_err(multipart_error)?;
+                clear_data = matches!(v.trim(), "true" | "1" | "yes");
+            }
             _ => {}
         }
     }
@@ -53,7 +59,17 @@ pub(crate) async fn deploy(
     };
     let name = name.trim().to_owned();
     let owner = caller.identity;
-    let info = blocking(move || core.db.deploy(&name, &module, owner)).await?;
+    let info = blocking(move || {
+        let info = core
+            .db
+            .deploy_with(&name, &module, owner, DeployOptions { clear_data })?;
+        // A cleared database is a new one: its subscription manager starts afresh.
+        if clear_data {
+            core.subs.forget(&name);
+        }
+        Ok(info)
+    })
+    .await?;
     Ok(axum::Json(json!({
         "name": info.name,
         "version": info.version,
@@ -85,59 +101,31 @@ pub(crate) async fn describe(
     Path(name): Path<String>,
 ) -> Result<axum::Json<Json>> {
     let core = state.core()?;
-    let info = core
-        .db
-        .modules()
-        .into_iter()
-        .find(|m| m.name == name)
-        .ok_or_else(|| Error::NoSuchModule(name.clone()))?;
-    let db = core.db.database(&name)?;
-    let tables: Vec<Json> = db
-        .table_names()
-        .into_iter()
-        .filter_map(|t| db.table_schema(&t).ok())
-        .map(|s| table_json(&s))
-        .collect();
-    Ok(axum::Json(json!({
-        "name": info.name,
-        "version": info.version,
-        "status": "active",
-        "owner": core.db.owner(&name)?.to_hex(),
-        "reducers": info.reducers,
-        "tables": tables,
-    })))
+    let info = core.db.module_info(&name)?;
+    let mut out =
+        serde_json::to_value(&info).map_err(|e| Error::request(500, "internal", e.to_string()))?;
+    out["owner"] = json!(info.owner.to_hex());
+    out["status"] = json!("active");
+    Ok(axum::Json(out))
 }
 
-fn table_json(schema: &cosmictron_engine::TableSchema) -> Json {
-    let def = &schema.def;
-    let columns: Vec<Json> = def
-        .columns
-        .iter()
-        .map(|c| {
-            json!({
-                "name": c.name,
-                "type": c.ty.scalar.name(),
-                "nullable": c.ty.nullable,
-                "auto_inc": c.auto_inc,
-                "pii": c.pii,
-            })
-        })
-        .collect();
-    let indexes: Vec<Json> = def
-        .indexes
-        .iter()
-        .map(|i| json!({"name": i.name, "columns": i.columns, "unique": i.unique}))
-        .collect();
-    json!({
-        "name": def.name,
-        "columns": columns,
-        "primary_key": def.primary_key,
-        "indexes": indexes,
-        "public": def.public,
-        "event": def.event,
-        "read_policies": def.read_policies,
-        "write_policies": def.write_policies,
+/// `DELETE /v1/modules/:name`: removes the module and all its data (its owner, or an admin).
+pub(crate) async fn undeploy(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<axum::Json<Json>> {
+    let core = state.core()?.clone();
+    let owner = core.db.owner(&name)?;
+    let as_identity = if caller.admin { owner } else { caller.identity };
+    let module = name.clone();
+    blocking(move || {
+        core.db.undeploy(&module, as_identity)?;
+        core.subs.forget(&module);
+        Ok(())
     })
+    .await?;
+    Ok(axum::Json(json!({"name": name, "status": "removed"})))
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,6 +4,9 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
+use cosmictron_types::ConnectionId;
+use cosmictron_wasm_host::{Args, CallContext};
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
@@ -49,7 +52,22 @@ pub(crate) fn resolve_module(core: &Core, reducer: &str, module: Option<&str>) -
     }
 }
 
-pub(crate) fn parse_args(body: &[u8]) -> Result<Json> {
+/// The arguments in a request body: MessagePack when the content type says so, else JSON
+/// (an empty body is `{}`).
+pub(crate) fn parse_args(headers: &HeaderMap, body: &[u8]) -> Result<CallArgs> {
+    let msgpack = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| {
+            t.starts_with("application/msgpack") || t.starts_with("application/x-msgpack")
+        });
+    if msgpack {
+        return Ok(CallArgs::MessagePack(body.to_vec()));
+    }
+    parse_json_args(body).map(CallArgs::Json)
+}
+
+fn parse_json_args(body: &[u8]) -> Result<Json> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Json::Object(Default::default()));
     }
@@ -74,18 +92,38 @@ pub(crate) fn call_json(out: &CallResult) -> Json {
     })
 }
 
-/// Calls `reducer` of `module` as `caller` on the blocking pool.
+/// Reducer arguments as they arrived: a JSON object, or MessagePack bytes of a map.
+#[derive(Debug)]
+pub(crate) enum CallArgs {
+    Json(Json),
+    MessagePack(Vec<u8>),
+}
+
+/// Calls `reducer` of `module` as `caller` (over `connection`, for WebSocket calls) on the
+/// blocking pool.
 pub(crate) async fn call(
     state: &Arc<AppState>,
     caller: Caller,
     module: Option<String>,
     reducer: String,
-    args: Json,
+    args: CallArgs,
+    connection: Option<ConnectionId>,
 ) -> Result<CallResult> {
     let core = state.core()?.clone();
     Counters::bump(&state.counters.reducer_calls);
     let module = resolve_module(&core, &reducer, module.as_deref())?;
-    let out = blocking(move || core.db.call(&module, &reducer, &args, caller.identity)).await;
+    let ctx = CallContext {
+        sender: caller.identity,
+        connection_id: connection,
+    };
+    let out = blocking(move || {
+        let args = match &args {
+            CallArgs::Json(v) => Args::Json(v),
+            CallArgs::MessagePack(b) => Args::MessagePack(b),
+        };
+        core.db.call_with(&module, &reducer, args, ctx)
+    })
+    .await;
     if out.is_err() {
         Counters::bump(&state.counters.reducer_errors);
     }
@@ -97,10 +135,11 @@ pub(crate) async fn call_by_name(
     caller: Caller,
     Path(reducer): Path<String>,
     Query(q): Query<ModuleQuery>,
+    headers: HeaderMap,
     ApiBytes(body): ApiBytes,
 ) -> Result<axum::Json<Json>> {
-    let args = parse_args(&body)?;
-    let out = call(&state, caller, q.module, reducer, args).await?;
+    let args = parse_args(&headers, &body)?;
+    let out = call(&state, caller, q.module, reducer, args, None).await?;
     Ok(axum::Json(call_json(&out)))
 }
 
@@ -108,9 +147,10 @@ pub(crate) async fn call_in_module(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path((module, reducer)): Path<(String, String)>,
+    headers: HeaderMap,
     ApiBytes(body): ApiBytes,
 ) -> Result<axum::Json<Json>> {
-    let args = parse_args(&body)?;
-    let out = call(&state, caller, Some(module), reducer, args).await?;
+    let args = parse_args(&headers, &body)?;
+    let out = call(&state, caller, Some(module), reducer, args, None).await?;
     Ok(axum::Json(call_json(&out)))
 }

@@ -37,6 +37,12 @@ impl SubscriptionHub {
         Ok(m)
     }
 
+    /// Drops a module's manager (after undeploy, or a deploy that cleared its data): the next
+    /// subscribe makes one over the module's new database.
+    pub(crate) fn forget(&self, module: &str) {
+        self.managers.lock().remove(module);
+    }
+
     /// Subscribers and subscriptions, for diagnostics.
     pub(crate) fn stats(&self) -> Vec<(String, cosmictron_sql::SubscriptionStats)> {
         self.managers

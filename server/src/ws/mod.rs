@@ -4,16 +4,18 @@
 //! - `protocol.rs` the messages and their two encodings
 //! - `session.rs`  one connection: reading, writing, calls in flight, keepalive
 //! - `hub.rs`      one subscription manager per module, shared by every connection
+//! - `lifecycle.rs` `client_connected` / `client_disconnected` reducers
 
 mod hub;
+mod lifecycle;
 mod protocol;
 mod session;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -27,9 +29,16 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new().route("/v1/ws", get(upgrade))
 }
 
+#[derive(Debug, serde::Deserialize)]
+struct UpgradeQuery {
+    /// Run the lifecycle reducers of this module only (default: every module).
+    module: Option<String>,
+}
+
 async fn upgrade(
     State(state): State<Arc<AppState>>,
     caller: Caller,
+    Query(q): Query<UpgradeQuery>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let wants_msgpack = ws
@@ -44,6 +53,6 @@ async fn upgrade(
     let max = state.config.ws_max_message_bytes;
     ws.max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| session::serve(socket, state, caller, encoding))
+        .on_upgrade(move |socket| session::serve(socket, state, caller, encoding, q.module))
         .into_response()
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use cosmictron_sql::{Subscriber, SubscriberEvent, TxUpdate, value_to_json};
-use cosmictron_types::Value;
+use cosmictron_types::{ConnectionId, Value};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value as Json, json};
 use tokio::sync::{Notify, Semaphore, mpsc};
@@ -26,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::http::caller::Caller;
 use crate::http::reducer_routes;
 use crate::http::sql_routes::{self, param_value, result_json, route_query, sql_caller};
+use crate::ws::lifecycle::Lifecycle;
 use crate::ws::protocol::{ClientMessage, Encoding, decode, error_json, error_message};
 
 /// Calls and queries one connection may have running at once.
@@ -38,6 +39,8 @@ const POLICY: u16 = 1008;
 struct Connection {
     state: Arc<AppState>,
     caller: Caller,
+    /// `ctx.connection_id` of the calls made over this connection.
+    connection: ConnectionId,
     encoding: Encoding,
     notify: Arc<Notify>,
     /// One subscriber per module this connection subscribes in.
@@ -77,15 +80,19 @@ pub(crate) async fn serve(
     state: Arc<AppState>,
     caller: Caller,
     encoding: Encoding,
+    lifecycle_module: Option<String>,
 ) {
     state
         .counters
         .ws_connections_open
         .fetch_add(1, Ordering::Relaxed);
+    let connection = state.next_connection_id();
     let (results_tx, results_rx) = mpsc::channel(state.config.ws_queue_capacity);
+    let mut lifecycle = Lifecycle::connected(&state, caller, connection, lifecycle_module).await;
     let mut conn = Connection {
         state: state.clone(),
         caller,
+        connection,
         encoding,
         notify: Arc::new(Notify::new()),
         subscribers: HashMap::new(),
@@ -93,9 +100,11 @@ pub(crate) async fn serve(
         results: results_tx,
         in_flight: Arc::new(Semaphore::new(CALLS_IN_FLIGHT)),
     };
-    conn.run(socket, results_rx).await;
+    conn.run(socket, results_rx, std::mem::take(&mut lifecycle.refusals))
+        .await;
     // Dropping the subscribers disconnects them and frees what they held.
     conn.subscribers.clear();
+    lifecycle.disconnected(&state, caller, connection).await;
     state
         .counters
         .ws_connections_open
@@ -103,8 +112,21 @@ pub(crate) async fn serve(
 }
 
 impl Connection {
-    async fn run(&mut self, socket: WebSocket, mut results: mpsc::Receiver<Json>) {
+    async fn run(
+        &mut self,
+        socket: WebSocket,
+        mut results: mpsc::Receiver<Json>,
+        greeting: Vec<Json>,
+    ) {
         let (mut sink, mut stream) = socket.split();
+        for message in greeting {
+            let Some(frame) = encode(self.encoding, &message) else {
+                continue;
+            };
+            if sink.send(frame).await.is_err() {
+                return;
+            }
+        }
         let ping_every = Duration::from_secs(self.state.config.ws_ping_interval_secs.max(1));
         let mut ping = tokio::time::interval(ping_every);
         ping.tick().await;
@@ -223,9 +245,13 @@ impl Connection {
             return;
         };
         let (state, caller, results) = (self.state.clone(), self.caller, self.results.clone());
+        let connection = self.connection;
         tokio::spawn(async move {
             let answer = if args.is_object() {
-                match reducer_routes::call(&state, caller, module, reducer, args).await {
+                let args = reducer_routes::CallArgs::Json(args);
+                match reducer_routes::call(&state, caller, module, reducer, args, Some(connection))
+                    .await
+                {
                     Ok(out) => {
                         let mut m = reducer_routes::call_json(&out);
                         m["type"] = json!("result");

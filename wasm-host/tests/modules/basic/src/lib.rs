@@ -138,6 +138,67 @@ pub fn memory_bomb(_ctx: &ReducerContext) -> Result<u64, Error> {
 unsafe extern "C" {
     #[link_name = "table_insert"]
     fn raw_table_insert(name: *const u8, name_len: u32, row: *const u8, row_len: u32) -> i32;
+    #[link_name = "table_range"]
+    fn raw_table_range(
+        name: *const u8,
+        name_len: u32,
+        index: *const u8,
+        index_len: u32,
+        lower: *const u8,
+        lower_len: u32,
+        upper: *const u8,
+        upper_len: u32,
+        bounds: u32,
+    ) -> i32;
+    #[link_name = "random_fill"]
+    fn raw_random_fill(dst: *mut u8, len: u32);
+    #[link_name = "schedule"]
+    fn raw_schedule(
+        reducer: *const u8,
+        reducer_len: u32,
+        args: *const u8,
+        args_len: u32,
+        at: i64,
+        repeat: i64,
+    ) -> i32;
+}
+
+/// Hands one of the newer imports a pointer far outside the module's memory (or an absurd
+/// length), after a write that must be rolled back.
+#[reducer]
+pub fn bad_import(ctx: &ReducerContext, which: String, len: u32) -> Result<i32, Error> {
+    ctx.db.items().insert(Item {
+        id: 0,
+        name: format!("before {which}"),
+        qty: 1,
+        owner: ctx.sender,
+        note: None,
+    })?;
+    let far = 0xFFFF_FF00usize as *const u8;
+    let name = "items";
+    let index = "items_qty_idx";
+    // SAFETY: the host must bounds-check every pointer; these calls are meant to be refused.
+    Ok(unsafe {
+        match which.as_str() {
+            "table_range" => raw_table_range(
+                name.as_ptr(),
+                name.len() as u32,
+                index.as_ptr(),
+                index.len() as u32,
+                far,
+                len,
+                far,
+                len,
+                0x0101_0f,
+            ),
+            "random_fill" => {
+                raw_random_fill(far as *mut u8, len);
+                0
+            }
+            "schedule" => raw_schedule(far, len, far, len, 0, 0),
+            _ => -1,
+        }
+    })
 }
 
 /// Hands the host a pointer far outside the module's memory.

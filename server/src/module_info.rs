@@ -1,0 +1,118 @@
+//! [`ModuleInfo`]: what `GET /v1/modules/:name` shows about a deployed module — its version,
+//! owner and deploy time, its tables (columns, indexes, policies) and its reducers (arguments
+//! with their types).
+
+use cosmictron_types::{Identity, IndexDef, TableDef, Timestamp};
+use cosmictron_wasm_host::ModuleDef;
+use serde::Serialize;
+
+/// A deployed module, described.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ModuleInfo {
+    pub name: String,
+    /// `sha256:<hex>` of the module's bytes.
+    pub version: String,
+    pub owner: Identity,
+    /// When this version was deployed.
+    pub deployed_at: Timestamp,
+    pub tables: Vec<TableInfo>,
+    pub reducers: Vec<ReducerInfo>,
+}
+
+/// One of the module's tables.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TableInfo {
+    pub name: String,
+    pub public: bool,
+    pub event: bool,
+    pub columns: Vec<ColumnInfo>,
+    pub primary_key: Vec<String>,
+    pub indexes: Vec<IndexDef>,
+    pub read_policies: Vec<String>,
+    pub write_policies: Vec<String>,
+}
+
+/// One column: its name and type (`u64`, `string`, ...; `nullable` for `Option<T>`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ColumnInfo {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub nullable: bool,
+    pub auto_inc: bool,
+    pub pii: bool,
+}
+
+/// One reducer: its arguments in order, and its lifecycle role if it has one (then it is run
+/// by the host and not callable).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReducerInfo {
+    pub name: String,
+    pub args: Vec<ArgInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<String>,
+}
+
+/// One reducer argument: its name and its type as the module's source spells it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ArgInfo {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: Option<String>,
+}
+
+fn table_info(t: &TableDef) -> TableInfo {
+    TableInfo {
+        name: t.name.clone(),
+        public: t.public,
+        event: t.event,
+        columns: t
+            .columns
+            .iter()
+            .map(|c| ColumnInfo {
+                name: c.name.clone(),
+                ty: format!("{:?}", c.ty.scalar).to_lowercase(),
+                nullable: c.ty.nullable,
+                auto_inc: c.auto_inc,
+                pii: c.pii,
+            })
+            .collect(),
+        primary_key: t.primary_key.clone(),
+        indexes: t.indexes.clone(),
+        read_policies: t.read_policies.clone(),
+        write_policies: t.write_policies.clone(),
+    }
+}
+
+pub(crate) fn describe(
+    name: &str,
+    version: &str,
+    owner: Identity,
+    deployed_at: Timestamp,
+    def: &ModuleDef,
+) -> ModuleInfo {
+    ModuleInfo {
+        name: name.to_owned(),
+        version: version.to_owned(),
+        owner,
+        deployed_at,
+        tables: def.tables.iter().map(table_info).collect(),
+        reducers: def
+            .reducers
+            .iter()
+            .map(|r| ReducerInfo {
+                name: r.name.clone(),
+                args: r
+                    .args
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| ArgInfo {
+                        name: a.clone(),
+                        ty: r.arg_types.get(i).cloned(),
+                    })
+                    .collect(),
+                lifecycle: r.lifecycle.clone(),
+            })
+            .collect(),
+    }
+}
