@@ -57,6 +57,16 @@ pub struct ServerConfig {
     pub admin_email: Option<String>,
     #[serde(skip_serializing)]
     pub admin_password: Option<String>,
+    /// Modules deployed (or upgraded) at start, owned by the admin account.
+    pub deploy_on_start: Vec<ModuleFile>,
+}
+
+/// A module to deploy at start: its name and its `.wasm` file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModuleFile {
+    pub name: String,
+    pub path: PathBuf,
 }
 
 impl Default for ServerConfig {
@@ -85,6 +95,7 @@ impl Default for ServerConfig {
             static_dir: None,
             admin_email: None,
             admin_password: None,
+            deploy_on_start: Vec::new(),
         }
     }
 }
@@ -119,6 +130,11 @@ impl ServerConfig {
         }
         if self.ws_queue_capacity == 0 || self.ws_max_message_bytes == 0 {
             problems.push("ws_queue_capacity and ws_max_message_bytes must be > 0");
+        }
+        if !self.deploy_on_start.is_empty() && self.admin_email.is_none() {
+            problems.push(
+                "deploy_on_start needs admin_email/admin_password (the admin owns the modules)",
+            );
         }
         if self.admin_email.is_some() != self.admin_password.is_some() {
             problems.push("admin_email and admin_password go together");

@@ -48,7 +48,7 @@ mod store;
 pub mod testing;
 mod ws;
 
-pub use config::{RateLimit, ServerConfig};
+pub use config::{ModuleFile, RateLimit, ServerConfig};
 pub use cosmictron_types::ConnectionId;
 pub use cosmictron_wasm_host::{Args, CallContext, Schedule};
 pub use deploy::DeployOptions;

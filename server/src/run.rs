@@ -21,6 +21,14 @@ async fn open_core(config: &ServerConfig) -> Result<Core> {
             .await
             .map_err(|e| Error::request(500, "internal", e.to_string()))??;
     let auth = Auth::open(config).await?;
+    if let Some(owner) = auth.admin() {
+        for module in &config.deploy_on_start {
+            let wasm =
+                std::fs::read(&module.path).map_err(|e| Error::io("read", &module.path, e))?;
+            let info = db.deploy(&module.name, &wasm, owner)?;
+            tracing::info!(module = %info.name, version = %info.version, "deployed at start");
+        }
+    }
     let sql_config = cosmictron_sql::SqlConfig {
         rows_max: config.sql_max_rows,
         ..cosmictron_sql::SqlConfig::default()

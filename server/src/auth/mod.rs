@@ -45,6 +45,8 @@ pub(crate) struct Auth {
     /// A hash to verify against when the account does not exist, so sign-in takes as long
     /// either way (no account enumeration by timing).
     dummy_hash: String,
+    /// The configured admin account, if any.
+    admin: Option<Identity>,
 }
 
 impl Auth {
@@ -63,12 +65,15 @@ impl Auth {
             mailer: Mailer::outbox(&config.data_dir),
             magic_link_ttl_secs: config.magic_link_ttl_secs,
             dummy_hash,
+            admin: None,
         };
+        let mut auth = auth;
         if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) {
             let email = normalize_email(email)?;
             check_password_shape(password)?;
             let hash = auth.passwords.hash(password.clone()).await?;
-            auth.accounts.upsert_admin(&email, hash)?;
+            let account = auth.accounts.upsert_admin(&email, hash)?;
+            auth.admin = Some(account.identity);
             tracing::info!(%email, "admin account ready");
         }
         Ok(auth)
@@ -166,6 +171,11 @@ impl Auth {
         let mut id = [0u8; 32];
         rand::fill(&mut id);
         self.session(Identity(id), "anonymous")
+    }
+
+    /// The configured admin account's identity.
+    pub(crate) fn admin(&self) -> Option<Identity> {
+        self.admin
     }
 
     pub(crate) fn account_count(&self) -> Result<u64> {

@@ -4,11 +4,13 @@
 //!
 //! - `serve.rs`       `cosmictron serve`: flags, environment and TOML into a [`ServerConfig`]
 //! - `commands.rs`    the client commands
+//! - `demo.rs`        `serve --demo`: build and deploy the example modules
 //! - `credentials.rs` where tokens are saved (`~/.config/cosmictron/credentials.json`, 0600)
 //! - `table.rs`       aligned table output for `sql`
 
 mod commands;
 mod credentials;
+mod demo;
 mod serve;
 mod table;
 

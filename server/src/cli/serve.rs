@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
+use crate::cli::demo;
 use crate::config::ServerConfig;
 
 #[derive(Debug, Args)]
@@ -30,6 +31,13 @@ pub(crate) struct ServeArgs {
     admin_email: Option<String>,
     #[arg(long, env = "COSMICTRON_ADMIN_PASSWORD", hide_env_values = true)]
     admin_password: Option<String>,
+    /// Build the example modules of the source tree and deploy them at start, owned by a
+    /// demo admin account (demo@example.com / cosmictron-demo unless --admin-* are given).
+    #[arg(long)]
+    demo: bool,
+    /// Deploy (or upgrade) a module at start: NAME=PATH.wasm (repeatable; needs an admin).
+    #[arg(long = "deploy", value_name = "NAME=PATH")]
+    deploy: Vec<String>,
     /// Lifetime of session tokens, in seconds.
     #[arg(long, env = "COSMICTRON_TOKEN_TTL_SECS")]
     token_ttl_secs: Option<u64>,
@@ -89,6 +97,22 @@ pub(crate) fn config_of(a: ServeArgs) -> anyhow::Result<ServerConfig> {
     if let Some(v) = a.rate_limit_per_identity {
         c.rate_limit_per_identity = limit(v);
     }
+    for spec in a.deploy {
+        let Some((name, path)) = spec.split_once('=') else {
+            anyhow::bail!("--deploy takes NAME=PATH.wasm, got `{spec}`");
+        };
+        c.deploy_on_start.push(crate::config::ModuleFile {
+            name: name.to_owned(),
+            path: PathBuf::from(path),
+        });
+    }
+    if a.demo {
+        if c.admin_email.is_none() {
+            c.admin_email = Some(demo::DEMO_EMAIL.into());
+            c.admin_password = Some(demo::DEMO_PASSWORD.into());
+        }
+        c.deploy_on_start.extend(demo::build_examples()?);
+    }
     c.validate()?;
     Ok(c)
 }
@@ -109,6 +133,13 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "cosmictron listening on http://{addr} (data in {})",
         config.data_dir.display()
     );
+    if !config.deploy_on_start.is_empty() && config.admin_email.as_deref() == Some(demo::DEMO_EMAIL)
+    {
+        eprintln!(
+            "{}",
+            demo::walkthrough(&addr.to_string(), &config.deploy_on_start)
+        );
+    }
     crate::run::run(listener, config, crate::run::shutdown_signal()).await?;
     eprintln!("cosmictron stopped cleanly");
     Ok(())
