@@ -101,7 +101,11 @@ fn call_inserts_and_returns_the_row() {
     assert!(out.tx_id.is_some());
     assert_eq!(out.result["id"], json!(1));
     assert_eq!(out.result["name"], json!("pen"));
-    assert_eq!(out.result["owner"], json!(BOB.0.to_vec()));
+    assert_eq!(
+        out.result["owner"],
+        json!(BOB.to_hex()),
+        "identities are hex in JSON"
+    );
     let second = db
         .call("shop", "add_item", &json!({"name": "ink", "qty": 4}), BOB)
         .expect("call");

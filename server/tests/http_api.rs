@@ -644,3 +644,20 @@ async fn reducer_arguments_may_be_messagepack() {
     assert_eq!(status, 200, "{out}");
     assert_eq!(out["result"]["name"], "packed");
 }
+
+#[tokio::test]
+async fn a_static_directory_is_served_behind_the_api() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let site = tempfile::tempdir().expect("site");
+    std::fs::write(site.path().join("index.html"), "<h1>dashboard</h1>").expect("write");
+    let mut c = support::config(dir.path());
+    c.static_dir = Some(site.path().to_owned());
+    let s = TestServer::start_in(dir, c).await;
+    let page = s.http.get(s.url("/")).send().await.expect("get");
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.text().await.expect("text"), "<h1>dashboard</h1>");
+    // API routes win, and a missing file is the JSON 404.
+    assert_eq!(s.get("/health", None).await.0, 200);
+    let (status, body) = s.get("/missing.js", None).await;
+    assert_eq!((status, error_code(&body)), (404, "not_found"));
+}

@@ -7,9 +7,44 @@ use serde::{Deserialize, Serialize};
 use crate::column_type::ScalarType;
 use crate::error::TypeError;
 
-/// A 32-byte caller identity. Shown as 64 lowercase hex characters.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+/// A 32-byte caller identity. Shown as 64 lowercase hex characters, in JSON too (other serde
+/// formats, such as MessagePack, carry the 32 bytes).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Identity(pub [u8; 32]);
+
+impl Serialize for Identity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.serialize_str(&self.to_hex())
+        } else {
+            serializer.serialize_newtype_struct("Identity", &self.0)
+        }
+    }
+}
+
+/// Accepts the hex text, or 32 byte values (the form identities had in JSON before, kept so
+/// stored metadata and older clients still read).
+impl<'de> Deserialize<'de> for Identity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Identity, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Hex(String),
+            Bytes([u8; 32]),
+        }
+        if deserializer.is_human_readable() {
+            match Form::deserialize(deserializer)? {
+                Form::Hex(text) => Identity::from_hex(&text).map_err(serde::de::Error::custom),
+                Form::Bytes(bytes) => Ok(Identity(bytes)),
+            }
+        } else {
+            #[derive(Deserialize)]
+            #[serde(rename = "Identity")]
+            struct Raw([u8; 32]);
+            Raw::deserialize(deserializer).map(|r| Identity(r.0))
+        }
+    }
+}
 
 impl Identity {
     pub const ZERO: Identity = Identity([0; 32]);
@@ -240,6 +275,18 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identities_are_hex_in_json_and_bytes_elsewhere() {
+        let id = Identity([0xab; 32]);
+        let json = serde_json::to_string(&id).expect("json");
+        assert_eq!(json, format!("\"{}\"", "ab".repeat(32)));
+        assert_eq!(serde_json::from_str::<Identity>(&json).expect("hex"), id);
+        // The older array form still reads.
+        let array = serde_json::to_string(&[0xabu8; 32]).expect("array");
+        assert_eq!(serde_json::from_str::<Identity>(&array).expect("array"), id);
+        assert!(serde_json::from_str::<Identity>("\"zz\"").is_err());
+    }
 
     #[test]
     fn identity_hex_round_trips_and_rejects_bad_text() {

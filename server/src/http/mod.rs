@@ -95,9 +95,19 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/health", get(ops_routes::health))
         .route("/ready", get(ops_routes::ready))
         .route("/metrics", get(ops_routes::metrics));
-    api.merge(probes)
-        .merge(crate::ws::routes())
-        .fallback(response::not_found)
+    let routes = api.merge(probes).merge(crate::ws::routes());
+    // Static files (a dashboard) at `/`, after every API route; `index.html` for directories.
+    let routes = match &config.static_dir {
+        Some(dir) => routes.fallback_service(
+            tower_http::services::ServeDir::new(dir)
+                .append_index_html_on_directories(true)
+                .not_found_service(axum::handler::HandlerWithoutStateExt::into_service(
+                    response::not_found,
+                )),
+        ),
+        None => routes.fallback(response::not_found),
+    };
+    routes
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), count))
         .with_state(state)
