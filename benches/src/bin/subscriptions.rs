@@ -1,6 +1,6 @@
 //! Measures incremental subscriptions against their targets and prints Markdown tables.
 //!
-//! `cargo run --release -p cosmictron-benches --bin subscriptions -- [--quick]`
+//! `cargo run --release -p cosmictron-benches --bin subscriptions -- [--quick] [--only commit|fanout]`
 //!
 //! 1. *Commit cost by table size*: one single-row commit that changes a subscribed result,
 //!    timed from the start of the commit until the subscriber holds the update, with a
@@ -264,6 +264,12 @@ fn fan_out(subscribers: usize, distinct: bool, commits: usize) -> anyhow::Result
             while client.try_recv().is_some() {}
         }
     }
+    let stats = subs.stats();
+    eprintln!(
+        "  worker: {:.1} µs per tx over {} txs",
+        stats.worker_busy_micros as f64 / stats.processed_txs.max(1) as f64,
+        stats.processed_txs
+    );
     let s = sorted(samples);
     Ok((percentile(&s, 0.5), percentile(&s, 0.99)))
 }
@@ -299,7 +305,15 @@ fn main() -> anyhow::Result<()> {
         "# Subscription benchmarks{}\n",
         if quick { " (quick)" } else { "" }
     );
-    commit_costs(sizes, commits)?;
-    fan_outs(&[1, 100, 10_000], if quick { 20 } else { 100 })?;
+    let only = std::env::args()
+        .skip_while(|a| a != "--only")
+        .nth(1)
+        .unwrap_or_default();
+    if only.is_empty() || only == "commit" {
+        commit_costs(sizes, commits)?;
+    }
+    if only.is_empty() || only == "fanout" {
+        fan_outs(&[1, 100, 10_000], if quick { 20 } else { 100 })?;
+    }
     Ok(())
 }

@@ -41,6 +41,11 @@ pub(crate) struct Shared {
     inbox: Mutex<Inbox>,
     inbox_ready: Condvar,
     next_subscriber: AtomicU64,
+    /// Held by the worker while it queues one tx's updates (after releasing the registry), so
+    /// `unsubscribe` can wait for an in-flight fan-out before it returns.
+    delivering: Mutex<()>,
+    /// Every update of every tx up to this one is queued.
+    delivered_tx: AtomicU64,
     /// Time spent applying change sets and fanning out, for diagnostics and benchmarks.
     busy_nanos: AtomicU64,
     processed_txs: AtomicU64,
@@ -93,6 +98,8 @@ impl Subscriptions {
             inbox_ready: Condvar::new(),
             next_subscriber: AtomicU64::new(1),
             inline: std::sync::atomic::AtomicBool::new(false),
+            delivering: Mutex::new(()),
+            delivered_tx: AtomicU64::new(0),
             busy_nanos: AtomicU64::new(0),
             processed_txs: AtomicU64::new(0),
         });
@@ -106,6 +113,7 @@ impl Subscriptions {
             let mut reg = shared.registry.lock();
             reg.position = db.latest_tx();
             reg.ring_floor = reg.position;
+            shared.delivered_tx.store(reg.position, Ordering::Release);
         }
         let for_worker = shared.clone();
         let worker = std::thread::Builder::new()
@@ -157,7 +165,7 @@ impl Subscriptions {
             subscribers: reg.subscribers.len(),
             subscriptions: reg.subscribers.values().map(|s| s.subs.len()).sum(),
             distinct_queries: reg.groups.len(),
-            processed_tx: reg.position,
+            processed_tx: self.shared.delivered_tx.load(Ordering::Acquire),
             pending_txs,
             lagging_drops: reg.lagging_drops,
             subscribe_catch_ups: reg.catch_ups,
@@ -241,6 +249,7 @@ impl Shared {
             reg.ring.clear();
             reg.position = reg.position.max(through);
             reg.ring_floor = reg.position;
+            self.delivered_tx.store(reg.position, Ordering::Release);
         }
         notify.iter().for_each(|q| q.notify());
     }
@@ -266,7 +275,7 @@ impl Shared {
             }
         }
         let decoded = Decoded::new(&changes);
-        let mut parts: Vec<(SubscriberId, u64, Arc<Delta>)> = Vec::new();
+        let mut parts: Vec<(SubscriberId, u64, Arc<Delta>, Arc<Queue>)> = Vec::new();
         let mut changed_groups = 0;
         let mut ended: Vec<(u64, &'static str, String)> = Vec::new();
         for gid in touched {
@@ -305,25 +314,34 @@ impl Shared {
                 group
                     .members
                     .iter()
-                    .filter(|(_, from)| tx > **from)
-                    .map(|(&(sid, id), _)| (sid, id, delta.clone())),
+                    .filter(|(_, m)| tx > m.from)
+                    .map(|(&(sid, id), m)| (sid, id, delta.clone(), m.queue.clone())),
             );
         }
         if changed_groups > 1 {
             // Members of one group come sorted by subscriber; several groups need merging.
             parts.sort_by_key(|p| p.0);
         }
-        let mut deliveries: Vec<(SubscriberId, Arc<Queue>, Queued)> = Vec::new();
-        for chunk in parts.chunk_by(|a, b| a.0 == b.0) {
-            let sid = chunk[0].0;
-            if let Some(entry) = reg.subscribers.get(&sid) {
-                let parts = chunk.iter().map(|(_, id, d)| (*id, d.clone())).collect();
-                deliveries.push((
-                    sid,
-                    entry.queue.clone(),
-                    Queued::Update { tx_id: tx, parts },
-                ));
-            }
+        let mut deliveries: Vec<(SubscriberId, Arc<Queue>, Queued)> =
+            Vec::with_capacity(parts.len());
+        let mut iter = parts.into_iter().peekable();
+        while let Some((sid, id, delta, queue)) = iter.next() {
+            let event = if iter.peek().is_some_and(|p| p.0 == sid) {
+                let mut list = vec![(id, delta)];
+                while let Some(p) = iter.next_if(|p| p.0 == sid) {
+                    list.push((p.1, p.2));
+                }
+                Queued::Update {
+                    tx_id: tx,
+                    parts: list,
+                }
+            } else {
+                Queued::One {
+                    tx_id: tx,
+                    part: (id, delta),
+                }
+            };
+            deliveries.push((sid, queue, event));
         }
         for (gid, code, message) in ended {
             let members: Vec<(SubscriberId, u64)> = reg
@@ -343,6 +361,7 @@ impl Shared {
             }
         }
         reg.remember(changes.clone(), self.config.resume_txs_max);
+        let delivering = self.delivering.lock();
         drop(reg);
         drop(decoded);
         notify.iter().for_each(|q| q.notify());
@@ -360,6 +379,8 @@ impl Shared {
                 }
             }
         }
+        self.delivered_tx.store(tx, Ordering::Release);
+        drop(delivering);
     }
 
     /// Subscribes `(sid, id)`: the initial result (or, resuming, the missed updates) as of a
@@ -504,6 +525,10 @@ impl Shared {
             return false;
         };
         reg.leave(gid, (sid, id));
+        drop(reg);
+        // A fan-out computed before the removal may be queueing now: let it finish, so no
+        // update mentioning `id` is queued after this returns.
+        drop(self.delivering.lock());
         true
     }
 
