@@ -275,7 +275,7 @@ impl Shared {
             }
         }
         let decoded = Decoded::new(&changes);
-        let mut parts: Vec<(SubscriberId, u64, Arc<Delta>, Arc<Queue>)> = Vec::new();
+        let mut deliveries: Vec<(SubscriberId, Arc<Queue>, Queued)> = Vec::new();
         let mut changed_groups = 0;
         let mut ended: Vec<(u64, &'static str, String)> = Vec::new();
         for gid in touched {
@@ -310,38 +310,15 @@ impl Shared {
             let (inserts, deletes) = split(&delta);
             let delta = Arc::new(Delta { inserts, deletes });
             changed_groups += 1;
-            parts.extend(
-                group
-                    .members
-                    .iter()
-                    .filter(|(_, m)| tx > m.from)
-                    .map(|(&(sid, id), m)| (sid, id, delta.clone(), m.queue.clone())),
-            );
+            deliveries.extend(group.members.iter().filter(|(_, m)| tx > m.from).map(
+                |(&(sid, id), m)| {
+                    let part = (id, delta.clone());
+                    (sid, m.queue.clone(), Queued::One { tx_id: tx, part })
+                },
+            ));
         }
         if changed_groups > 1 {
-            // Members of one group come sorted by subscriber; several groups need merging.
-            parts.sort_by_key(|p| p.0);
-        }
-        let mut deliveries: Vec<(SubscriberId, Arc<Queue>, Queued)> =
-            Vec::with_capacity(parts.len());
-        let mut iter = parts.into_iter().peekable();
-        while let Some((sid, id, delta, queue)) = iter.next() {
-            let event = if iter.peek().is_some_and(|p| p.0 == sid) {
-                let mut list = vec![(id, delta)];
-                while let Some(p) = iter.next_if(|p| p.0 == sid) {
-                    list.push((p.1, p.2));
-                }
-                Queued::Update {
-                    tx_id: tx,
-                    parts: list,
-                }
-            } else {
-                Queued::One {
-                    tx_id: tx,
-                    part: (id, delta),
-                }
-            };
-            deliveries.push((sid, queue, event));
+            deliveries = merge_by_subscriber(deliveries);
         }
         for (gid, code, message) in ended {
             let members: Vec<(SubscriberId, u64)> = reg
@@ -537,4 +514,42 @@ impl Shared {
         reg.clear_subscriber(sid);
         reg.subscribers.remove(&sid);
     }
+}
+
+/// One update per subscriber: when several queries changed, a subscriber's parts (one per
+/// subscription, each group's members sorted by subscriber) are merged into one event.
+fn merge_by_subscriber(
+    mut deliveries: Vec<(SubscriberId, Arc<Queue>, Queued)>,
+) -> Vec<(SubscriberId, Arc<Queue>, Queued)> {
+    deliveries.sort_by_key(|d| d.0);
+    let mut out: Vec<(SubscriberId, Arc<Queue>, Queued)> = Vec::with_capacity(deliveries.len());
+    for (sid, queue, event) in deliveries {
+        let Queued::One { tx_id, part } = event else {
+            out.push((sid, queue, event));
+            continue;
+        };
+        match out.last_mut() {
+            Some((last, _, merged)) if *last == sid => {
+                *merged = match std::mem::replace(
+                    merged,
+                    Queued::Update {
+                        tx_id,
+                        parts: Vec::new(),
+                    },
+                ) {
+                    Queued::One { part: first, .. } => Queued::Update {
+                        tx_id,
+                        parts: vec![first, part],
+                    },
+                    Queued::Update { mut parts, .. } => {
+                        parts.push(part);
+                        Queued::Update { tx_id, parts }
+                    }
+                    other => other,
+                };
+            }
+            _ => out.push((sid, queue, Queued::One { tx_id, part })),
+        }
+    }
+    out
 }
