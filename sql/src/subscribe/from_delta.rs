@@ -239,7 +239,7 @@ impl FromState {
             }
             for (row, sign) in &rows {
                 let mut partial = vec![Value::Null; spec.width];
-                partial[scan.offset..scan.offset + scan.width].clone_from_slice(row);
+                place(&mut partial, scan, row)?;
                 self.extend(spec, i, 0, &mut partial, *sign, snaps, ctx, &mut out)?;
             }
             for own in self.own.iter_mut().filter(|o| o.scan == i) {
@@ -320,7 +320,7 @@ impl FromState {
             }
         };
         for row in candidates {
-            partial[target.offset..target.offset + target.width].clone_from_slice(&row);
+            place(partial, target, &row)?;
             self.extend(spec, source, k + 1, partial, sign, snaps, ctx, out)?;
         }
         for v in &mut partial[target.offset..target.offset + target.width] {
@@ -328,6 +328,21 @@ impl FromState {
         }
         Ok(())
     }
+}
+
+/// Copies a table's row into its place in the tree layout.
+fn place(partial: &mut [Value], scan: &ScanSpec, row: &[Value]) -> Result<()> {
+    let slot = partial
+        .get_mut(scan.offset..scan.offset + scan.width)
+        .filter(|slot| slot.len() == row.len())
+        .ok_or_else(|| {
+            SqlError::Engine(cosmictron_engine::EngineError::SchemaChanged {
+                table: scan.schema.name().to_owned(),
+                changed_at: 0,
+            })
+        })?;
+    slot.clone_from_slice(row);
+    Ok(())
 }
 
 /// An equality `column of an unbound scan = expression over bound scans`, preferring one an

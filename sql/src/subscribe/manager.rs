@@ -428,6 +428,20 @@ impl Shared {
                     // Commits outran us past the change sets kept: start over.
                     continue;
                 }
+                let tables = view.query.tables();
+                let schema_moved = reg.ring.iter().any(|c| {
+                    c.tx_id > start && c.schema_changes.iter().any(|t| tables.contains(t))
+                });
+                if schema_moved {
+                    if from_tx.is_some() {
+                        return Err(SqlError::Engine(EngineError::SchemaChanged {
+                            table: tables.join(", "),
+                            changed_at: position,
+                        }));
+                    }
+                    // Planned against a schema that has changed since: plan again.
+                    continue;
+                }
                 for changes in reg.ring.iter().filter(|c| c.tx_id > start) {
                     let delta = view.apply(&Decoded::new(changes), &self.db)?;
                     if from_tx.is_some() {
