@@ -137,6 +137,9 @@ pub(crate) struct FromState {
     /// For each scan as the changed one: the probes that bind every other scan.
     orders: Vec<Vec<Probe>>,
     own: Vec<OwnIndex>,
+    /// Most joined rows one transaction may produce (a probe on a column with few distinct
+    /// values can fan one changed row out to many).
+    delta_rows_max: usize,
 }
 
 /// True when `row` passes the scan's read policy (for this caller) and pushed filters.
@@ -155,7 +158,7 @@ pub(crate) fn keep(scan: &ScanSpec, row: &[Value], env: &SubEnv, caller: &Caller
 
 impl FromState {
     /// Chooses the probe order for every scan; refuses joins with a table no equality reaches.
-    pub(crate) fn plan(spec: &FromSpec) -> Result<FromState> {
+    pub(crate) fn plan(spec: &FromSpec, delta_rows_max: usize) -> Result<FromState> {
         let mut own: Vec<OwnIndex> = Vec::new();
         let mut orders = Vec::with_capacity(spec.scans.len());
         for start in 0..spec.scans.len() {
@@ -175,7 +178,11 @@ impl FromState {
             }
             orders.push(order);
         }
-        Ok(FromState { orders, own })
+        Ok(FromState {
+            orders,
+            own,
+            delta_rows_max,
+        })
     }
 
     /// Rows the subscription's own indexes hold.
@@ -286,6 +293,12 @@ impl FromState {
                 if !eval_predicate(r, partial, env)? {
                     return Ok(());
                 }
+            }
+            if out.len() >= self.delta_rows_max {
+                return Err(SqlError::LimitExceeded(format!(
+                    "one transaction changed more than {} joined rows of this subscription",
+                    self.delta_rows_max
+                )));
             }
             out.push((partial.clone(), sign));
             return Ok(());

@@ -44,6 +44,9 @@ pub(crate) struct Shared {
     /// Held by the worker while it queues one tx's updates (after releasing the registry), so
     /// `unsubscribe` can wait for an in-flight fan-out before it returns.
     delivering: Mutex<()>,
+    /// The worker thread, which must not wait for its own fan-out (a `notify` callback that
+    /// unsubscribes runs on it).
+    worker_thread: std::sync::OnceLock<std::thread::ThreadId>,
     /// Every update of every tx up to this one is queued.
     delivered_tx: AtomicU64,
     /// Time spent applying change sets and fanning out, for diagnostics and benchmarks.
@@ -99,6 +102,7 @@ impl Subscriptions {
             next_subscriber: AtomicU64::new(1),
             inline: std::sync::atomic::AtomicBool::new(false),
             delivering: Mutex::new(()),
+            worker_thread: std::sync::OnceLock::new(),
             delivered_tx: AtomicU64::new(0),
             busy_nanos: AtomicU64::new(0),
             processed_txs: AtomicU64::new(0),
@@ -201,6 +205,7 @@ impl Shared {
     }
 
     fn run_worker(&self) {
+        let _ = self.worker_thread.set(std::thread::current().id());
         loop {
             let (next, overflow) = {
                 let mut inbox = self.inbox.lock();
@@ -518,8 +523,11 @@ impl Shared {
         reg.leave(gid, (sid, id));
         drop(reg);
         // A fan-out computed before the removal may be queueing now: let it finish, so no
-        // update mentioning `id` is queued after this returns.
-        drop(self.delivering.lock());
+        // update mentioning `id` is queued after this returns (unless this is that fan-out,
+        // calling back from a `notify`).
+        if self.worker_thread.get() != Some(&std::thread::current().id()) {
+            drop(self.delivering.lock());
+        }
         true
     }
 
