@@ -667,3 +667,37 @@ fn schema_changes_end_subscriptions_and_old_resume_points_are_refused() {
     }
     assert_eq!(f.subs.stats().subscriptions, 0);
 }
+
+#[test]
+fn a_notify_callback_may_unsubscribe_without_deadlock() {
+    // Proves: `notify` runs on the manager's worker; a callback that unsubscribes returns
+    // (it does not wait for the fan-out it is part of) and the subscription is gone.
+    let f = fixture(SubscriptionConfig::default());
+    let slot: Arc<std::sync::OnceLock<cosmictron_sql::Subscriber>> =
+        Arc::new(std::sync::OnceLock::new());
+    let fired = Arc::new(AtomicBool::new(false));
+    let (s2, f2) = (slot.clone(), fired.clone());
+    let sub = f.subs.connect(
+        Caller::user(ALICE),
+        Arc::new(move || {
+            if let Some(s) = s2.get() {
+                s.unsubscribe(1);
+                f2.store(true, Ordering::SeqCst);
+            }
+        }),
+    );
+    sub.subscribe(1, "SELECT id FROM items", &[], None)
+        .expect("subscribe");
+    assert!(slot.set(sub).is_ok());
+    let t = put(&f.db, vec![item(1, ALICE, 1, "a")]);
+    wait_processed(&f.subs, t);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !fired.load(Ordering::SeqCst) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the callback never finished"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(f.subs.stats().subscriptions, 0);
+}

@@ -1,6 +1,6 @@
 //! Measures incremental subscriptions against their targets and prints Markdown tables.
 //!
-//! `cargo run --release -p cosmictron-benches --bin subscriptions -- [--quick]`
+//! `cargo run --release -p cosmictron-benches --bin subscriptions -- [--quick] [--only commit|fanout]`
 //!
 //! 1. *Commit cost by table size*: one single-row commit that changes a subscribed result,
 //!    timed from the start of the commit until the subscriber holds the update, with a
@@ -114,14 +114,14 @@ const FILTER: &str = "SELECT id, val FROM t WHERE val % 1000 = 7";
 const JOIN: &str =
     "SELECT t.id, t.val, g.name FROM t JOIN groups g ON g.id = t.grp WHERE t.val % 1000 = 7";
 
-/// Median microseconds from the start of a commit until the update is received, and the
+/// Microseconds from the start of each commit until the update is received, and the
 /// worker's mean microseconds per tx (evaluation and fan-out, without thread wake-ups).
 fn commit_cost(
     db: &Database,
     n: u64,
     query: Option<&str>,
     commits: u64,
-) -> anyhow::Result<(f64, f64)> {
+) -> anyhow::Result<(Vec<f64>, f64)> {
     let sql = Arc::new(SqlEngine::new(SqlConfig {
         rows_max: 10_000_000,
         ..SqlConfig::default()
@@ -149,21 +149,39 @@ fn commit_cost(
     }
     let stats = subs.stats();
     let worker = stats.worker_busy_micros as f64 / stats.processed_txs.max(1) as f64;
-    Ok((percentile(&sorted(samples), 0.5), worker))
+    Ok((samples, worker))
 }
 
-fn commit_costs(sizes: &[u64], commits: u64) -> anyhow::Result<()> {
+/// Median of the pooled samples and median of the per-round worker means, per cell.
+#[derive(Default)]
+struct Cell {
+    samples: Vec<f64>,
+    worker: Vec<f64>,
+}
+
+impl Cell {
+    fn add(&mut self, (samples, worker): (Vec<f64>, f64)) {
+        self.samples.extend(samples);
+        self.worker.push(worker);
+    }
+
+    fn medians(&self) -> (f64, f64) {
+        (
+            percentile(&sorted(self.samples.clone()), 0.5),
+            percentile(&sorted(self.worker.clone()), 0.5),
+        )
+    }
+}
+
+fn commit_costs(sizes: &[u64], commits: u64, rounds: u64) -> anyhow::Result<()> {
     println!("## Single-row commit with a subscription, by table size\n");
     println!(
         "Median µs from the start of the commit until the subscriber holds the update \
-         ({commits} commits per cell).\n"
+         ({commits} commits per cell in {rounds} rounds, sizes interleaved so that load on the \
+         machine falls on all of them), and the median over rounds of the worker's mean time \
+         per tx.\n"
     );
-    println!(
-        "| rows in `t` | commit, no subscription | filtered: commit → delivered | filtered: worker per tx | join: commit → delivered | join: worker per tx |"
-    );
-    println!("|---:|---:|---:|---:|---:|---:|");
-    let mut first: Option<[f64; 4]> = None;
-    let mut last = [0.0; 4];
+    let mut dbs = Vec::new();
     for &n in sizes {
         let engine = Engine::in_memory(EngineConfig::in_memory());
         let db = engine.create_database("bench")?;
@@ -171,33 +189,45 @@ fn commit_costs(sizes: &[u64], commits: u64) -> anyhow::Result<()> {
         let loaded = Instant::now();
         load(&db, n)?;
         eprintln!("loaded {n} rows in {:?}", loaded.elapsed());
-        let (none, _) = commit_cost(&db, n, None, commits)?;
-        let (filter, filter_worker) = commit_cost(&db, n, Some(FILTER), commits)?;
-        let (join, join_worker) = commit_cost(&db, n, Some(JOIN), commits)?;
+        dbs.push((engine, db, n));
+    }
+    let mut cells: Vec<[Cell; 3]> = sizes.iter().map(|_| Default::default()).collect();
+    for _ in 0..rounds {
+        for ((_, db, n), cell) in dbs.iter().zip(&mut cells) {
+            cell[0].add(commit_cost(db, *n, None, commits / rounds)?);
+            cell[1].add(commit_cost(db, *n, Some(FILTER), commits / rounds)?);
+            cell[2].add(commit_cost(db, *n, Some(JOIN), commits / rounds)?);
+        }
+    }
+    println!(
+        "| rows in `t` | commit, no subscription | filtered: commit → delivered | filtered: worker per tx | join: commit → delivered | join: worker per tx |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    let mut rows = Vec::new();
+    for (&n, cell) in sizes.iter().zip(&cells) {
+        let (none, _) = cell[0].medians();
+        let (filter, filter_worker) = cell[1].medians();
+        let (join, join_worker) = cell[2].medians();
         println!(
             "| {n} | {none:.1} | {filter:.1} | {filter_worker:.1} | {join:.1} | {join_worker:.1} |"
         );
-        let row = [filter, filter_worker, join, join_worker];
-        if first.is_none() {
-            first = Some(row);
-        }
-        last = row;
+        rows.push([filter, filter_worker, join, join_worker]);
     }
-    if let Some(f) = first {
+    if let (Some(f), Some(l)) = (rows.first(), rows.last()) {
         println!(
             "\nRatio largest/smallest table: filtered {:.2}× end to end, {:.2}× worker; \
              join {:.2}× end to end, {:.2}× worker (target ≤ 1.5×).\n",
-            last[0] / f[0],
-            last[1] / f[1],
-            last[2] / f[2],
-            last[3] / f[3]
+            l[0] / f[0],
+            l[1] / f[1],
+            l[2] / f[2],
+            l[3] / f[3]
         );
     }
     Ok(())
 }
 
 /// p50/p99 µs from commit start to each subscriber's notify, over `commits` commits.
-fn fan_out(subscribers: usize, distinct: bool, commits: usize) -> anyhow::Result<(f64, f64)> {
+fn fan_out(subscribers: usize, distinct: bool, commits: usize) -> anyhow::Result<(f64, f64, f64)> {
     let engine = Engine::in_memory(EngineConfig::in_memory());
     let db = engine.create_database("fanout")?;
     schema(&db)?;
@@ -264,8 +294,10 @@ fn fan_out(subscribers: usize, distinct: bool, commits: usize) -> anyhow::Result
             while client.try_recv().is_some() {}
         }
     }
+    let stats = subs.stats();
+    let worker = stats.worker_busy_micros as f64 / stats.processed_txs.max(1) as f64;
     let s = sorted(samples);
-    Ok((percentile(&s, 0.5), percentile(&s, 0.99)))
+    Ok((percentile(&s, 0.5), percentile(&s, 0.99), worker))
 }
 
 fn fan_outs(counts: &[usize], commits: usize) -> anyhow::Result<()> {
@@ -275,13 +307,13 @@ fn fan_outs(counts: &[usize], commits: usize) -> anyhow::Result<()> {
          non-empty, over {commits} commits × every subscriber.\n"
     );
     println!(
-        "| subscribers | shared query p50 | shared query p99 | distinct queries p50 | distinct queries p99 |"
+        "| subscribers | shared query p50 | shared query p99 | shared: worker per tx | distinct queries p50 | distinct queries p99 | distinct: worker per tx |"
     );
-    println!("|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
     for &n in counts {
-        let (sp50, sp99) = fan_out(n, false, commits)?;
-        let (dp50, dp99) = fan_out(n, true, commits)?;
-        println!("| {n} | {sp50:.1} | {sp99:.1} | {dp50:.1} | {dp99:.1} |");
+        let (sp50, sp99, sw) = fan_out(n, false, commits)?;
+        let (dp50, dp99, dw) = fan_out(n, true, commits)?;
+        println!("| {n} | {sp50:.1} | {sp99:.1} | {sw:.1} | {dp50:.1} | {dp99:.1} | {dw:.1} |");
     }
     println!();
     Ok(())
@@ -294,12 +326,20 @@ fn main() -> anyhow::Result<()> {
     } else {
         &[1_000, 100_000, 1_000_000]
     };
-    let commits = if quick { 300 } else { 2_000 };
+    let commits = if quick { 300 } else { 3_000 };
     println!(
         "# Subscription benchmarks{}\n",
         if quick { " (quick)" } else { "" }
     );
-    commit_costs(sizes, commits)?;
-    fan_outs(&[1, 100, 10_000], if quick { 20 } else { 100 })?;
+    let only = std::env::args()
+        .skip_while(|a| a != "--only")
+        .nth(1)
+        .unwrap_or_default();
+    if only.is_empty() || only == "commit" {
+        commit_costs(sizes, commits, if quick { 3 } else { 5 })?;
+    }
+    if only.is_empty() || only == "fanout" {
+        fan_outs(&[1, 100, 10_000], if quick { 20 } else { 100 })?;
+    }
     Ok(())
 }

@@ -223,3 +223,85 @@ impl AggState {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> SubEnv {
+        SubEnv {
+            params: Vec::new(),
+            identity: Value::Null,
+        }
+    }
+
+    fn call(func: AggFunc) -> AggCall {
+        AggCall {
+            func,
+            arg: Some(Expr::Column(1)),
+            distinct: false,
+            separator: None,
+        }
+    }
+
+    #[test]
+    fn deleting_the_minimum_finds_the_next_and_empty_groups_leave() {
+        // Group by column 0; MIN, SUM and COUNT(*) of column 1.
+        let mut agg = AggState::new(
+            vec![Expr::Column(0)],
+            vec![
+                call(AggFunc::Min),
+                call(AggFunc::Sum),
+                call(AggFunc::CountStar),
+            ],
+        );
+        let row = |g: i64, v: i64| vec![Value::I64(g), Value::I64(v)];
+        let out = agg
+            .apply(vec![(row(1, 5), 1), (row(1, 3), 1)], &env())
+            .expect("apply");
+        assert_eq!(
+            out,
+            vec![(
+                vec![Value::I64(1), Value::I64(3), Value::I64(8), Value::I64(2)],
+                1
+            )]
+        );
+        let out = agg.apply(vec![(row(1, 3), -1)], &env()).expect("apply");
+        assert_eq!(
+            out,
+            vec![
+                (
+                    vec![Value::I64(1), Value::I64(3), Value::I64(8), Value::I64(2)],
+                    -1
+                ),
+                (
+                    vec![Value::I64(1), Value::I64(5), Value::I64(5), Value::I64(1)],
+                    1
+                ),
+            ]
+        );
+        let out = agg.apply(vec![(row(1, 5), -1)], &env()).expect("apply");
+        assert_eq!(out.len(), 1, "the group leaves: {out:?}");
+        assert_eq!(out[0].1, -1);
+        assert_eq!(agg.state_rows(), 0);
+    }
+
+    #[test]
+    fn an_aggregate_without_group_by_always_has_its_row() {
+        let mut agg = AggState::new(
+            Vec::new(),
+            vec![call(AggFunc::Sum), call(AggFunc::CountStar)],
+        );
+        assert_eq!(agg.rows(), vec![vec![Value::Null, Value::I64(0)]]);
+        let row = vec![Value::I64(0), Value::I64(4)];
+        agg.apply(vec![(row.clone(), 1)], &env()).expect("apply");
+        let out = agg.apply(vec![(row, -1)], &env()).expect("apply");
+        assert_eq!(
+            out,
+            vec![
+                (vec![Value::I64(4), Value::I64(1)], -1),
+                (vec![Value::Null, Value::I64(0)], 1)
+            ]
+        );
+    }
+}

@@ -15,7 +15,7 @@ pub struct SubscriptionConfig {
     /// earlier tx. Resuming from further back is refused with `history_unavailable`.
     pub resume_txs_max: usize,
     /// Rows one maintained query may keep as state (its own join indexes, aggregate groups,
-    /// the rows below a live LIMIT).
+    /// the rows below a live LIMIT), and joined rows one transaction may produce for it.
     pub state_rows_max: usize,
     /// Times `subscribe` starts over when commits outrun it past the recent change sets kept.
     pub subscribe_attempts_max: usize,

@@ -137,6 +137,9 @@ pub(crate) struct FromState {
     /// For each scan as the changed one: the probes that bind every other scan.
     orders: Vec<Vec<Probe>>,
     own: Vec<OwnIndex>,
+    /// Most joined rows one transaction may produce (a probe on a column with few distinct
+    /// values can fan one changed row out to many).
+    delta_rows_max: usize,
 }
 
 /// True when `row` passes the scan's read policy (for this caller) and pushed filters.
@@ -155,7 +158,7 @@ pub(crate) fn keep(scan: &ScanSpec, row: &[Value], env: &SubEnv, caller: &Caller
 
 impl FromState {
     /// Chooses the probe order for every scan; refuses joins with a table no equality reaches.
-    pub(crate) fn plan(spec: &FromSpec) -> Result<FromState> {
+    pub(crate) fn plan(spec: &FromSpec, delta_rows_max: usize) -> Result<FromState> {
         let mut own: Vec<OwnIndex> = Vec::new();
         let mut orders = Vec::with_capacity(spec.scans.len());
         for start in 0..spec.scans.len() {
@@ -175,7 +178,11 @@ impl FromState {
             }
             orders.push(order);
         }
-        Ok(FromState { orders, own })
+        Ok(FromState {
+            orders,
+            own,
+            delta_rows_max,
+        })
     }
 
     /// Rows the subscription's own indexes hold.
@@ -239,7 +246,7 @@ impl FromState {
             }
             for (row, sign) in &rows {
                 let mut partial = vec![Value::Null; spec.width];
-                partial[scan.offset..scan.offset + scan.width].clone_from_slice(row);
+                place(&mut partial, scan, row)?;
                 self.extend(spec, i, 0, &mut partial, *sign, snaps, ctx, &mut out)?;
             }
             for own in self.own.iter_mut().filter(|o| o.scan == i) {
@@ -287,6 +294,12 @@ impl FromState {
                     return Ok(());
                 }
             }
+            if out.len() >= self.delta_rows_max {
+                return Err(SqlError::LimitExceeded(format!(
+                    "one transaction changed more than {} joined rows of this subscription",
+                    self.delta_rows_max
+                )));
+            }
             out.push((partial.clone(), sign));
             return Ok(());
         };
@@ -320,7 +333,7 @@ impl FromState {
             }
         };
         for row in candidates {
-            partial[target.offset..target.offset + target.width].clone_from_slice(&row);
+            place(partial, target, &row)?;
             self.extend(spec, source, k + 1, partial, sign, snaps, ctx, out)?;
         }
         for v in &mut partial[target.offset..target.offset + target.width] {
@@ -328,6 +341,21 @@ impl FromState {
         }
         Ok(())
     }
+}
+
+/// Copies a table's row into its place in the tree layout.
+fn place(partial: &mut [Value], scan: &ScanSpec, row: &[Value]) -> Result<()> {
+    let slot = partial
+        .get_mut(scan.offset..scan.offset + scan.width)
+        .filter(|slot| slot.len() == row.len())
+        .ok_or_else(|| {
+            SqlError::Engine(cosmictron_engine::EngineError::SchemaChanged {
+                table: scan.schema.name().to_owned(),
+                changed_at: 0,
+            })
+        })?;
+    slot.clone_from_slice(row);
+    Ok(())
 }
 
 /// An equality `column of an unbound scan = expression over bound scans`, preferring one an

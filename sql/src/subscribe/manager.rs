@@ -41,6 +41,14 @@ pub(crate) struct Shared {
     inbox: Mutex<Inbox>,
     inbox_ready: Condvar,
     next_subscriber: AtomicU64,
+    /// Held by the worker while it queues one tx's updates (after releasing the registry), so
+    /// `unsubscribe` can wait for an in-flight fan-out before it returns.
+    delivering: Mutex<()>,
+    /// The worker thread, which must not wait for its own fan-out (a `notify` callback that
+    /// unsubscribes runs on it).
+    worker_thread: std::sync::OnceLock<std::thread::ThreadId>,
+    /// Every update of every tx up to this one is queued.
+    delivered_tx: AtomicU64,
     /// Time spent applying change sets and fanning out, for diagnostics and benchmarks.
     busy_nanos: AtomicU64,
     processed_txs: AtomicU64,
@@ -93,6 +101,9 @@ impl Subscriptions {
             inbox_ready: Condvar::new(),
             next_subscriber: AtomicU64::new(1),
             inline: std::sync::atomic::AtomicBool::new(false),
+            delivering: Mutex::new(()),
+            worker_thread: std::sync::OnceLock::new(),
+            delivered_tx: AtomicU64::new(0),
             busy_nanos: AtomicU64::new(0),
             processed_txs: AtomicU64::new(0),
         });
@@ -106,6 +117,7 @@ impl Subscriptions {
             let mut reg = shared.registry.lock();
             reg.position = db.latest_tx();
             reg.ring_floor = reg.position;
+            shared.delivered_tx.store(reg.position, Ordering::Release);
         }
         let for_worker = shared.clone();
         let worker = std::thread::Builder::new()
@@ -157,7 +169,7 @@ impl Subscriptions {
             subscribers: reg.subscribers.len(),
             subscriptions: reg.subscribers.values().map(|s| s.subs.len()).sum(),
             distinct_queries: reg.groups.len(),
-            processed_tx: reg.position,
+            processed_tx: self.shared.delivered_tx.load(Ordering::Acquire),
             pending_txs,
             lagging_drops: reg.lagging_drops,
             subscribe_catch_ups: reg.catch_ups,
@@ -193,6 +205,7 @@ impl Shared {
     }
 
     fn run_worker(&self) {
+        let _ = self.worker_thread.set(std::thread::current().id());
         loop {
             let (next, overflow) = {
                 let mut inbox = self.inbox.lock();
@@ -241,6 +254,7 @@ impl Shared {
             reg.ring.clear();
             reg.position = reg.position.max(through);
             reg.ring_floor = reg.position;
+            self.delivered_tx.store(reg.position, Ordering::Release);
         }
         notify.iter().for_each(|q| q.notify());
     }
@@ -266,7 +280,7 @@ impl Shared {
             }
         }
         let decoded = Decoded::new(&changes);
-        let mut parts: Vec<(SubscriberId, u64, Arc<Delta>)> = Vec::new();
+        let mut deliveries: Vec<(SubscriberId, Arc<Queue>, Queued)> = Vec::new();
         let mut changed_groups = 0;
         let mut ended: Vec<(u64, &'static str, String)> = Vec::new();
         for gid in touched {
@@ -301,29 +315,15 @@ impl Shared {
             let (inserts, deletes) = split(&delta);
             let delta = Arc::new(Delta { inserts, deletes });
             changed_groups += 1;
-            parts.extend(
-                group
-                    .members
-                    .iter()
-                    .filter(|(_, from)| tx > **from)
-                    .map(|(&(sid, id), _)| (sid, id, delta.clone())),
-            );
+            deliveries.extend(group.members.iter().filter(|(_, m)| tx > m.from).map(
+                |(&(sid, id), m)| {
+                    let part = (id, delta.clone());
+                    (sid, m.queue.clone(), Queued::One { tx_id: tx, part })
+                },
+            ));
         }
         if changed_groups > 1 {
-            // Members of one group come sorted by subscriber; several groups need merging.
-            parts.sort_by_key(|p| p.0);
-        }
-        let mut deliveries: Vec<(SubscriberId, Arc<Queue>, Queued)> = Vec::new();
-        for chunk in parts.chunk_by(|a, b| a.0 == b.0) {
-            let sid = chunk[0].0;
-            if let Some(entry) = reg.subscribers.get(&sid) {
-                let parts = chunk.iter().map(|(_, id, d)| (*id, d.clone())).collect();
-                deliveries.push((
-                    sid,
-                    entry.queue.clone(),
-                    Queued::Update { tx_id: tx, parts },
-                ));
-            }
+            deliveries = merge_by_subscriber(deliveries);
         }
         for (gid, code, message) in ended {
             let members: Vec<(SubscriberId, u64)> = reg
@@ -343,6 +343,7 @@ impl Shared {
             }
         }
         reg.remember(changes.clone(), self.config.resume_txs_max);
+        let delivering = self.delivering.lock();
         drop(reg);
         drop(decoded);
         notify.iter().for_each(|q| q.notify());
@@ -360,6 +361,8 @@ impl Shared {
                 }
             }
         }
+        self.delivered_tx.store(tx, Ordering::Release);
+        drop(delivering);
     }
 
     /// Subscribes `(sid, id)`: the initial result (or, resuming, the missed updates) as of a
@@ -428,6 +431,20 @@ impl Shared {
                         }));
                     }
                     // Commits outran us past the change sets kept: start over.
+                    continue;
+                }
+                let tables = view.query.tables();
+                let schema_moved = reg.ring.iter().any(|c| {
+                    c.tx_id > start && c.schema_changes.iter().any(|t| tables.contains(t))
+                });
+                if schema_moved {
+                    if from_tx.is_some() {
+                        return Err(SqlError::Engine(EngineError::SchemaChanged {
+                            table: tables.join(", "),
+                            changed_at: position,
+                        }));
+                    }
+                    // Planned against a schema that has changed since: plan again.
                     continue;
                 }
                 for changes in reg.ring.iter().filter(|c| c.tx_id > start) {
@@ -504,6 +521,13 @@ impl Shared {
             return false;
         };
         reg.leave(gid, (sid, id));
+        drop(reg);
+        // A fan-out computed before the removal may be queueing now: let it finish, so no
+        // update mentioning `id` is queued after this returns (unless this is that fan-out,
+        // calling back from a `notify`).
+        if self.worker_thread.get() != Some(&std::thread::current().id()) {
+            drop(self.delivering.lock());
+        }
         true
     }
 
@@ -512,4 +536,42 @@ impl Shared {
         reg.clear_subscriber(sid);
         reg.subscribers.remove(&sid);
     }
+}
+
+/// One update per subscriber: when several queries changed, a subscriber's parts (one per
+/// subscription, each group's members sorted by subscriber) are merged into one event.
+fn merge_by_subscriber(
+    mut deliveries: Vec<(SubscriberId, Arc<Queue>, Queued)>,
+) -> Vec<(SubscriberId, Arc<Queue>, Queued)> {
+    deliveries.sort_by_key(|d| d.0);
+    let mut out: Vec<(SubscriberId, Arc<Queue>, Queued)> = Vec::with_capacity(deliveries.len());
+    for (sid, queue, event) in deliveries {
+        let Queued::One { tx_id, part } = event else {
+            out.push((sid, queue, event));
+            continue;
+        };
+        match out.last_mut() {
+            Some((last, _, merged)) if *last == sid => {
+                *merged = match std::mem::replace(
+                    merged,
+                    Queued::Update {
+                        tx_id,
+                        parts: Vec::new(),
+                    },
+                ) {
+                    Queued::One { part: first, .. } => Queued::Update {
+                        tx_id,
+                        parts: vec![first, part],
+                    },
+                    Queued::Update { mut parts, .. } => {
+                        parts.push(part);
+                        Queued::Update { tx_id, parts }
+                    }
+                    other => other,
+                };
+            }
+            _ => out.push((sid, queue, Queued::One { tx_id, part })),
+        }
+    }
+    out
 }

@@ -32,13 +32,15 @@
 //!    changed rows through the read policy and filters, joined by probing engine indexes at
 //!    the snapshots before and after the tx), then the stages (projection, aggregation,
 //!    DISTINCT, top-k), then hidden columns are dropped and equal rows netted.
-//! 4. The delta is fanned out to every subscription of the group; each subscriber gets one
-//!    `TxUpdate` covering all its subscriptions, queued with `Registry::deliver`. A full
-//!    queue makes the subscriber lag: its subscriptions are dropped and it gets
+//! 4. The delta is shared (`queue::Delta` behind an `Arc`) by every subscription of the group;
+//!    each subscriber gets one queued update covering all its subscriptions (the rows are
+//!    copied out only when it reads the event).
+//! 5. The change set is kept in a bounded ring (`resume_txs_max`) and the worker's position
+//!    moves to the tx. The registry lock is released and, holding only the `delivering` lock
+//!    (which `unsubscribe` waits on), the worker queues the updates and notifies subscribers
+//!    whose queue became non-empty. A full queue makes the subscriber lag
+//!    (`Registry::lag`): its subscriptions are dropped and it gets
 //!    [`SubscriberEvent::Lagging`].
-//! 5. The change set is kept in a bounded ring (`resume_txs_max`), the worker's position
-//!    moves to the tx, the lock is released and subscribers whose queue became non-empty are
-//!    notified.
 //!
 //! # Subscribing without a race
 //!

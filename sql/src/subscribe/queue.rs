@@ -24,6 +24,11 @@ pub(crate) struct Delta {
 /// An event as queued.
 #[derive(Debug)]
 pub(crate) enum Queued {
+    /// One subscription changed (the common case: no allocation per subscriber).
+    One {
+        tx_id: TxId,
+        part: (u64, Arc<Delta>),
+    },
     Update {
         tx_id: TxId,
         parts: Vec<(u64, Arc<Delta>)>,
@@ -33,25 +38,29 @@ pub(crate) enum Queued {
 
 impl Queued {
     fn into_event(self) -> SubscriberEvent {
+        fn update((id, d): (u64, Arc<Delta>)) -> SubscriptionUpdate {
+            match Arc::try_unwrap(d) {
+                Ok(d) => SubscriptionUpdate {
+                    id,
+                    inserts: d.inserts,
+                    deletes: d.deletes,
+                },
+                Err(d) => SubscriptionUpdate {
+                    id,
+                    inserts: d.inserts.clone(),
+                    deletes: d.deletes.clone(),
+                },
+            }
+        }
         match self {
             Queued::Notice(e) => e,
+            Queued::One { tx_id, part } => SubscriberEvent::Update(TxUpdate {
+                tx_id,
+                updates: vec![update(part)],
+            }),
             Queued::Update { tx_id, parts } => SubscriberEvent::Update(TxUpdate {
                 tx_id,
-                updates: parts
-                    .into_iter()
-                    .map(|(id, d)| match Arc::try_unwrap(d) {
-                        Ok(d) => SubscriptionUpdate {
-                            id,
-                            inserts: d.inserts,
-                            deletes: d.deletes,
-                        },
-                        Err(d) => SubscriptionUpdate {
-                            id,
-                            inserts: d.inserts.clone(),
-                            deletes: d.deletes.clone(),
-                        },
-                    })
-                    .collect(),
+                updates: parts.into_iter().map(update).collect(),
             }),
         }
     }

@@ -35,8 +35,17 @@ pub(crate) struct Group {
     pub(crate) view: View,
     /// The state already includes every tx up to this one.
     pub(crate) skip_through: TxId,
-    /// (subscriber, subscription id) → the tx that subscription's result started at.
-    pub(crate) members: BTreeMap<(SubscriberId, u64), TxId>,
+    /// (subscriber, subscription id) → where its result started and its subscriber's queue.
+    pub(crate) members: BTreeMap<(SubscriberId, u64), Member>,
+}
+
+/// One subscription of a group.
+#[derive(Debug)]
+pub(crate) struct Member {
+    /// The subscription's result is as of this tx: only later txs are sent.
+    pub(crate) from: TxId,
+    /// The subscriber's queue, kept here so fan-out touches nothing else per subscription.
+    pub(crate) queue: Arc<Queue>,
 }
 
 #[derive(Debug)]
@@ -108,8 +117,9 @@ impl Registry {
                 g
             }
         };
-        if let Some(group) = self.groups.get_mut(&gid) {
-            group.members.insert(member, at);
+        let queue = self.subscribers.get(&member.0).map(|e| e.queue.clone());
+        if let (Some(group), Some(queue)) = (self.groups.get_mut(&gid), queue) {
+            group.members.insert(member, Member { from: at, queue });
         }
         if let Some(entry) = self.subscribers.get_mut(&member.0) {
             entry.subs.insert(member.1, gid);

@@ -25,11 +25,27 @@ pub(crate) fn strict_key(row: &[Value]) -> StrictKey {
         .collect()
 }
 
+/// Deltas up to this many rows are netted by comparing rows pairwise.
+const SMALL: usize = 8;
+
 /// Nets signed rows: equal rows add up, rows that cancel out disappear. Keeps the order in
 /// which rows were first seen, so deltas are deterministic.
 pub(crate) fn consolidate(rows: Vec<Signed>) -> Vec<Signed> {
     if rows.len() <= 1 {
         return rows.into_iter().filter(|(_, w)| *w != 0).collect();
+    }
+    if rows.len() <= SMALL {
+        // The usual delta (an update: one row out, one in) is netted without hashing. `==` on
+        // values is already strict: `I64(1) != F64(1.0)`.
+        let mut out: Vec<Signed> = Vec::with_capacity(rows.len());
+        for (row, w) in rows {
+            match out.iter_mut().find(|(r, _)| *r == row) {
+                Some(entry) => entry.1 += w,
+                None => out.push((row, w)),
+            }
+        }
+        out.retain(|(_, w)| *w != 0);
+        return out;
     }
     let mut at: HashMap<StrictKey, usize> = HashMap::with_capacity(rows.len());
     let mut out: Vec<Signed> = Vec::with_capacity(rows.len());

@@ -122,3 +122,29 @@ impl TopKState {
         consolidate(delta)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use cosmictron_types::Value;
+
+    use super::*;
+
+    #[test]
+    fn a_row_leaving_the_window_is_replaced_by_the_next() {
+        // ORDER BY column 0 DESC LIMIT 2.
+        let keys = vec![SortKey {
+            column: 0,
+            desc: true,
+            nulls_first: false,
+        }];
+        let mut top = TopKState::new(keys, 2, 0);
+        let r = |v: i64| vec![Value::I64(v)];
+        let entered = top.apply(vec![(r(1), 1), (r(5), 1), (r(3), 1)]);
+        assert_eq!(top.window(), vec![r(5), r(3)]);
+        assert_eq!(entered.len(), 2);
+        let delta = top.apply(vec![(r(5), -1)]);
+        assert_eq!(delta, vec![(r(5), -1), (r(1), 1)]);
+        assert_eq!(top.window(), vec![r(3), r(1)]);
+        assert!(top.apply(vec![(r(0), 1)]).is_empty(), "below the window");
+    }
+}

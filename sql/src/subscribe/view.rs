@@ -105,7 +105,7 @@ impl View {
         );
         let root = from_root(&query.plan.root);
         let from_rows = execute(root, &ctx)?;
-        let mut from = FromState::plan(&query.inc.from)?;
+        let mut from = FromState::plan(&query.inc.from, state_rows_max)?;
         // Whole rows (the plan's scans decode only the columns the query reads), so that a
         // deleted row found in a change set matches the copy kept.
         let specs = &query.inc.from.scans;
