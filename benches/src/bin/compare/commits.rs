@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use cosmictron_benches::{Measurement, item_row, percentile};
-use cosmictron_engine::{Engine, EngineConfig};
+use cosmictron_engine::{Durability, Engine, EngineConfig};
 use parking_lot::Mutex;
 
 use crate::plan::{Plan, WRITERS};
@@ -25,11 +25,17 @@ use crate::wasm;
 
 /// What one window of commits produced.
 #[derive(Debug, Default)]
-struct Window {
-    commits: u64,
-    secs: f64,
+pub(crate) struct Window {
+    pub(crate) commits: u64,
+    pub(crate) secs: f64,
     /// Microseconds per commit, when recorded (one writer).
-    latencies_us: Vec<f64>,
+    pub(crate) latencies_us: Vec<f64>,
+}
+
+impl Window {
+    pub(crate) fn rate(&self) -> f64 {
+        self.commits as f64 / self.secs
+    }
 }
 
 /// Runs `commit(writer, i)` on `writers` threads for `window`.
@@ -85,10 +91,25 @@ fn run_writers(
     Ok(out)
 }
 
-/// Cosmictron's native API: (window, fsyncs per commit).
-fn native_round(writers: usize, window: Duration) -> anyhow::Result<(Window, f64)> {
+/// Cosmictron's native API: (window, fsyncs per commit). `Durability::None` is a
+/// memory-only engine; anything else a data directory on disk.
+pub(crate) fn native_round(
+    writers: usize,
+    window: Duration,
+    durability: Durability,
+) -> anyhow::Result<(Window, f64)> {
     let dir = scratch_dir()?;
-    let engine = Engine::open(dir.path(), EngineConfig::default())?;
+    let engine = if durability == Durability::None {
+        Engine::in_memory(EngineConfig::in_memory())
+    } else {
+        Engine::open(
+            dir.path(),
+            EngineConfig {
+                durability,
+                ..EngineConfig::default()
+            },
+        )?
+    };
     let db = engine.create_database("bench")?;
     db.write(|tx| tx.create_table(tables::items()))?;
     let before = db.stats().wal_fsyncs;
@@ -103,9 +124,15 @@ fn native_round(writers: usize, window: Duration) -> anyhow::Result<(Window, f64
     Ok((result, per_commit))
 }
 
-fn wasm_round(writers: usize, window: Duration, module: &[u8]) -> anyhow::Result<Window> {
+/// Reducer calls through the facade, on disk with `durability`.
+pub(crate) fn wasm_round(
+    writers: usize,
+    window: Duration,
+    module: &[u8],
+    durability: Durability,
+) -> anyhow::Result<Window> {
     let dir = scratch_dir()?;
-    let cosmictron = wasm::open_with_module(dir.path(), module)?;
+    let cosmictron = wasm::open_with_module(dir.path(), module, durability)?;
     run_writers(writers, window, &|i| {
         let args = wasm::insert_args(i);
         cosmictron.call(wasm::MODULE, wasm::INSERT_REDUCER, &args, wasm::CALLER)?;
@@ -113,7 +140,11 @@ fn wasm_round(writers: usize, window: Duration, module: &[u8]) -> anyhow::Result
     })
 }
 
-fn sqlite_round(kind: Sqlite, writers: usize, window: Duration) -> anyhow::Result<Window> {
+pub(crate) fn sqlite_round(
+    kind: Sqlite,
+    writers: usize,
+    window: Duration,
+) -> anyhow::Result<Window> {
     let dir = scratch_dir()?;
     let conn = kind.open(dir.path())?;
     conn.execute_batch(crate::sqlite::SCHEMA)?;
@@ -158,17 +189,18 @@ pub(crate) fn run(
             for (s, &system) in systems.iter().enumerate() {
                 let result = match system {
                     COSMICTRON => {
-                        let (result, per_commit) = native_round(writers, window)?;
+                        let (result, per_commit) =
+                            native_round(writers, window, Durability::Fsync)?;
                         fsyncs[w].push(per_commit);
                         result
                     }
-                    COSMICTRON_WASM => wasm_round(writers, window, module)?,
+                    COSMICTRON_WASM => wasm_round(writers, window, module, Durability::Fsync)?,
                     _ if system == Sqlite::WalFull.system() => {
                         sqlite_round(Sqlite::WalFull, writers, window)?
                     }
                     _ => sqlite_round(Sqlite::WalNormal, writers, window)?,
                 };
-                rates[s][w].push(result.commits as f64 / result.secs);
+                rates[s][w].push(result.rate());
                 if writers == 1 {
                     let mut sorted = result.latencies_us;
                     sorted.sort_by(f64::total_cmp);

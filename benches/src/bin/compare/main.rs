@@ -21,6 +21,7 @@
 //! - `sqlite.rs`    SQLite's configurations, schema and loading
 //! - `wasm.rs`      building and deploying the bench module
 //! - `commits.rs`   durable single-row commits at 1, 4 and 16 writers, latencies
+//! - `fast_commits.rs` single-row commits that do not wait for an fsync
 //! - `bulk.rs`      bulk insert, in memory and durable
 //! - `reads.rs`     point and secondary lookups, filtered scan, join, GROUP BY
 //! - `recovery.rs`  open time and on-disk size of a closed database
@@ -32,6 +33,7 @@
 mod bulk;
 mod charts;
 mod commits;
+mod fast_commits;
 mod machine;
 mod memory;
 mod plan;
@@ -113,6 +115,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let mut results = Vec::new();
     let (commits, latencies) = commits::run(&plan, &module)?;
     results.extend(commits);
+    results.extend(fast_commits::run(&plan, &module)?);
     results.extend(bulk::run(&plan)?);
     results.extend(reads::run(&plan)?);
     results.extend(recovery::run(&plan)?);

@@ -6,6 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 use cosmictron::{Cosmictron, CosmictronConfig};
+use cosmictron_engine::Durability;
 use cosmictron_types::Identity;
 
 /// The module's name once deployed (its database has the same name).
@@ -54,10 +55,16 @@ pub(crate) fn module_bytes() -> anyhow::Result<Vec<u8>> {
     std::fs::read(&path).with_context(|| format!("read {}", path.display()))
 }
 
-/// Opens an embedded Cosmictron in `dir` (default configuration: durability `Fsync`) with the
-/// bench module deployed.
-pub(crate) fn open_with_module(dir: &Path, wasm: &[u8]) -> anyhow::Result<Cosmictron> {
-    let cosmictron = Cosmictron::open(dir, CosmictronConfig::default())?;
+/// Opens an embedded Cosmictron in `dir` (default configuration but for `durability`) with
+/// the bench module deployed.
+pub(crate) fn open_with_module(
+    dir: &Path,
+    wasm: &[u8],
+    durability: Durability,
+) -> anyhow::Result<Cosmictron> {
+    let mut config = CosmictronConfig::default();
+    config.engine.durability = durability;
+    let cosmictron = Cosmictron::open(dir, config)?;
     cosmictron.deploy(MODULE, wasm, CALLER)?;
     Ok(cosmictron)
 }
