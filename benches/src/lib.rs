@@ -8,7 +8,7 @@
 //! - `cargo run --release -p cosmictron-benches --bin compare -- [--quick] [--out DIR]`: the
 //!   same workloads on Cosmictron (native API, SQL, WASM reducers) and on SQLite (in memory,
 //!   and a WAL-mode file with `synchronous=FULL` and `NORMAL`), reported as a Markdown table,
-//!   `results.json` and SVG charts. See `docs/performance.md`.
+//!   `results.json` and SVG charts; `--only SECTION` runs a part. See `docs/performance.md`.
 //!
 //! Layout:
 //! - `items.rs`    the `items` table, its rows, and loading them into a database

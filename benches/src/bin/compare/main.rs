@@ -1,6 +1,6 @@
 //! Cosmictron and SQLite side by side, in one process, on the same workloads.
 //!
-//! `cargo run --release -p cosmictron-benches --bin compare -- [--quick] [--out DIR]`
+//! `cargo run --release -p cosmictron-benches --bin compare -- [--quick] [--out DIR] [--only SECTION]`
 //!
 //! Cosmictron runs through its native engine API, through SQL (`cosmictron-sql`) and through a
 //! WASM reducer (the embedding facade with `benches/modules/bench_items`, which this binary
@@ -13,6 +13,7 @@
 //! `target/compare`): `results.json`, `throughput.svg`, `latency.svg` and, when another
 //! benchmark left `DIR/subscriptions.json`, `subscriptions.svg`. `--quick` scales 1M rows
 //! down to 100k and shortens every window (under a minute); the full run takes several.
+//! `--only SECTION` (one of [`SECTIONS`], repeatable) runs a part, e.g. under a profiler.
 //!
 //! Layout:
 //! - `plan.rs`      sizes and rounds, full and quick
@@ -53,7 +54,18 @@ use cosmictron_benches::{LineChart, Measurement, markdown_table, to_json};
 
 use crate::plan::Plan;
 
-const USAGE: &str = "usage: compare [--quick] [--out DIR]";
+const USAGE: &str =
+    "usage: compare [--quick] [--out DIR] [--only commits|fast_commits|bulk|reads|recovery|memory]";
+
+/// The parts of a run, in the order they run.
+const SECTIONS: [&str; 6] = [
+    "commits",
+    "fast_commits",
+    "bulk",
+    "reads",
+    "recovery",
+    "memory",
+];
 
 /// The file another benchmark may leave in the output directory for the subscription chart.
 const SUBSCRIPTIONS_FILE: &str = "subscriptions.json";
@@ -62,18 +74,34 @@ const SUBSCRIPTIONS_FILE: &str = "subscriptions.json";
 struct Args {
     quick: bool,
     out: PathBuf,
+    /// Sections to run; empty: all.
+    only: Vec<String>,
+}
+
+impl Args {
+    fn wants(&self, section: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|s| s == section)
+    }
 }
 
 fn parse_args(args: &[String]) -> anyhow::Result<Option<Args>> {
     let mut parsed = Args {
         quick: false,
         out: scratch::target_dir().join("compare"),
+        only: Vec::new(),
     };
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
             "--quick" => parsed.quick = true,
             "--out" => parsed.out = PathBuf::from(rest.next().context(USAGE)?),
+            "--only" => {
+                let section = rest.next().context(USAGE)?;
+                if !SECTIONS.contains(&section.as_str()) {
+                    bail!("unknown section {section} ({USAGE})");
+                }
+                parsed.only.push(section.clone());
+            }
             "-h" | "--help" => return Ok(None),
             other => bail!("unknown argument {other} ({USAGE})"),
         }
@@ -109,17 +137,35 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let machine = machine::describe(&scratch::target_dir());
     let load_at_start = machine::loadavg();
     let started = Instant::now();
-    scratch::progress("building the bench module for wasm32");
-    let module = wasm::module_bytes()?;
+    let module = if args.wants("commits") || args.wants("fast_commits") {
+        scratch::progress("building the bench module for wasm32");
+        wasm::module_bytes()?
+    } else {
+        Vec::new()
+    };
 
     let mut results = Vec::new();
-    let (commits, latencies) = commits::run(&plan, &module)?;
-    results.extend(commits);
-    results.extend(fast_commits::run(&plan, &module)?);
-    results.extend(bulk::run(&plan)?);
-    results.extend(reads::run(&plan)?);
-    results.extend(recovery::run(&plan)?);
-    results.extend(memory::run(&plan)?);
+    let mut latencies = Vec::new();
+    if args.wants("commits") {
+        let (commits, profiles) = commits::run(&plan, &module)?;
+        results.extend(commits);
+        latencies = profiles;
+    }
+    if args.wants("fast_commits") {
+        results.extend(fast_commits::run(&plan, &module)?);
+    }
+    if args.wants("bulk") {
+        results.extend(bulk::run(&plan)?);
+    }
+    if args.wants("reads") {
+        results.extend(reads::run(&plan)?);
+    }
+    if args.wants("recovery") {
+        results.extend(recovery::run(&plan)?);
+    }
+    if args.wants("memory") {
+        results.extend(memory::run(&plan)?);
+    }
     let subscriptions = subscription_measurements(&args.out)?;
     results.extend(subscriptions.iter().cloned());
 
@@ -145,8 +191,11 @@ fn run(args: &Args) -> anyhow::Result<()> {
     std::fs::write(&json, to_json(&results)?)
         .with_context(|| format!("write {}", json.display()))?;
     println!("- results: {}", json.display());
-    write_chart(&args.out, "throughput.svg", &charts::throughput(&results))?;
-    write_chart(&args.out, "latency.svg", &charts::latency(&latencies))?;
+    // A partial run (`--only`) leaves the charts of the parts it skipped as they were.
+    if args.wants("commits") {
+        write_chart(&args.out, "throughput.svg", &charts::throughput(&results))?;
+        write_chart(&args.out, "latency.svg", &charts::latency(&latencies))?;
+    }
     match charts::subscription_cost(&subscriptions) {
         Some(chart) => write_chart(&args.out, "subscriptions.svg", &chart)?,
         None => println!(
@@ -184,10 +233,13 @@ mod tests {
 
     #[test]
     fn arguments_are_parsed_and_unknown_ones_refused() -> anyhow::Result<()> {
-        let args = parse_args(&strings(&["--quick", "--out", "x/y"]))?;
+        let args = parse_args(&strings(&["--quick", "--out", "x/y", "--only", "reads"]))?;
         assert!(matches!(&args, Some(a) if a.quick && a.out == Path::new("x/y")));
+        assert!(matches!(&args, Some(a) if a.wants("reads") && !a.wants("bulk")));
         let default = parse_args(&[])?;
         assert!(matches!(&default, Some(a) if !a.quick && a.out.ends_with("compare")));
+        assert!(matches!(&default, Some(a) if SECTIONS.iter().all(|s| a.wants(s))));
+        assert!(parse_args(&strings(&["--only", "everything"])).is_err());
         assert!(parse_args(&strings(&["--help"]))?.is_none());
         assert!(parse_args(&strings(&["--fast"])).is_err());
         assert!(parse_args(&strings(&["--out"])).is_err());
