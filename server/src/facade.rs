@@ -104,8 +104,17 @@ fn call_result(start: Instant, outcome: CallOutcome) -> CallResult {
     CallResult {
         tx_id: outcome.tx_id,
         duration_ms: start.elapsed().as_secs_f64() * 1000.0,
-        result: outcome.result,
+        result: outcome.value(),
     }
+}
+
+/// What a committed reducer call produced, with the return value as the module's JSON text
+/// (for a server that sends it on without parsing it).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RawCallResult {
+    pub tx_id: Option<TxId>,
+    pub duration_ms: f64,
+    pub result: Box<serde_json::value::RawValue>,
 }
 
 impl Inner {
