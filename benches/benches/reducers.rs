@@ -11,7 +11,8 @@
 //! - `reducers/wasm_insert_row_msgpack`: `add_item`, the same insert returning the whole row
 //!   (its 32-byte identity is a 32-number JSON array).
 //! - `reducers/wasm_insert_json`: `insert_item` with JSON arguments.
-//! - `reducers/wasm_read_only`: `total_qty` on an empty table (no commit): the fixed cost of a call.
+//! - `reducers/wasm_noop`: a reducer that does nothing (no commit): the fixed cost of a call.
+//! - `reducers/wasm_read_only`: `total_qty` (a scan) on an empty table, no commit.
 //! - `reducers/instantiate`: replacing a module's instance (what follows a trap).
 //! - `reducers/load`: compiling, validating and describing the module.
 
@@ -130,6 +131,14 @@ fn reducers(c: &mut Criterion) {
     });
 
     let db = fresh_db(&engine, &module, 0);
+    group.bench_function("wasm_noop", |b| {
+        let args = serde_json::json!({});
+        b.iter(|| {
+            module
+                .call_with(&db, "noop", Args::Json(&args), CallContext::new(SENDER))
+                .expect("call")
+        })
+    });
     group.bench_function("wasm_read_only", |b| {
         let args = serde_json::json!({});
         b.iter(|| {

@@ -262,7 +262,8 @@ impl LoadedModule {
         instance.arm(&self.config);
         let state = instance.store.data_mut();
         state.buffer = input;
-        state.reducer = Some(reducer.to_owned());
+        // A shared name: no allocation per call.
+        state.reducer = self.reducer_names.get(id as usize).cloned();
         state.policy_identity = match authority {
             Authority::Client(c) => Some(c.sender),
             Authority::Module => None,

@@ -46,6 +46,12 @@ pub fn add_item(ctx: &ReducerContext, name: String, qty: i64) -> Result<Item, Er
     })
 }
 
+/// Does nothing: the fixed cost of a call.
+#[reducer]
+pub fn noop(_ctx: &ReducerContext) -> Result<(), Error> {
+    Ok(())
+}
+
 /// Inserts an item and returns only its id (the benchmarks' one-row insert).
 #[reducer]
 pub fn insert_item(ctx: &ReducerContext, name: String, qty: i64) -> Result<u64, Error> {
