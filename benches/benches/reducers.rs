@@ -6,10 +6,13 @@
 //!
 //! - `reducers/native_insert`: `Database::write` inserting one `items` row (the `basic` module's
 //!   table: primary key with auto-increment, a unique and a secondary index) and committing.
-//! - `reducers/wasm_insert_msgpack`: the `add_item` reducer doing that insert, arguments as a
-//!   MessagePack map, the inserted row returned as JSON.
-//! - `reducers/wasm_insert_json`: the same with JSON arguments.
-//! - `reducers/wasm_read_only`: `total_qty` on an empty table (no commit): the fixed cost of a call.
+//! - `reducers/wasm_insert_msgpack`: the `insert_item` reducer doing that insert, arguments as
+//!   a MessagePack map, the new id returned.
+//! - `reducers/wasm_insert_row_msgpack`: `add_item`, the same insert returning the whole row
+//!   (its 32-byte identity is a 32-number JSON array).
+//! - `reducers/wasm_insert_json`: `insert_item` with JSON arguments.
+//! - `reducers/wasm_noop`: a reducer that does nothing (no commit): the fixed cost of a call.
+//! - `reducers/wasm_read_only`: `total_qty` (a scan) on an empty table, no commit.
 //! - `reducers/instantiate`: replacing a module's instance (what follows a trap).
 //! - `reducers/load`: compiling, validating and describing the module.
 
@@ -80,34 +83,34 @@ fn reducers(c: &mut Criterion) {
         })
     });
 
-    group.bench_function("wasm_insert_msgpack", |b| {
-        b.iter_custom(|iters| {
-            dbs += 1;
-            let db = fresh_db(&engine, &module, dbs);
-            let args: Vec<Vec<u8>> = (0..iters)
-                .map(|i| {
-                    rmp_serde::to_vec_named(&AddItem {
-                        name: format!("item-{i}"),
-                        qty: 3,
+    for (bench, reducer) in [
+        ("wasm_insert_msgpack", "insert_item"),
+        ("wasm_insert_row_msgpack", "add_item"),
+    ] {
+        group.bench_function(bench, |b| {
+            b.iter_custom(|iters| {
+                dbs += 1;
+                let db = fresh_db(&engine, &module, dbs);
+                let args: Vec<Vec<u8>> = (0..iters)
+                    .map(|i| {
+                        rmp_serde::to_vec_named(&AddItem {
+                            name: format!("item-{i}"),
+                            qty: 3,
+                        })
+                        .expect("encode")
                     })
-                    .expect("encode")
-                })
-                .collect();
-            let started = Instant::now();
-            for a in &args {
-                let out = module
-                    .call_with(
-                        &db,
-                        "add_item",
-                        Args::MessagePack(a),
-                        CallContext::new(SENDER),
-                    )
-                    .expect("call");
-                black_box(out);
-            }
-            started.elapsed()
-        })
-    });
+                    .collect();
+                let started = Instant::now();
+                for a in &args {
+                    let out = module
+                        .call_with(&db, reducer, Args::MessagePack(a), CallContext::new(SENDER))
+                        .expect("call");
+                    black_box(out);
+                }
+                started.elapsed()
+            })
+        });
+    }
 
     group.bench_function("wasm_insert_json", |b| {
         b.iter_custom(|iters| {
@@ -119,7 +122,7 @@ fn reducers(c: &mut Criterion) {
             let started = Instant::now();
             for a in &args {
                 let out = module
-                    .call_with(&db, "add_item", Args::Json(a), CallContext::new(SENDER))
+                    .call_with(&db, "insert_item", Args::Json(a), CallContext::new(SENDER))
                     .expect("call");
                 black_box(out);
             }
@@ -128,6 +131,14 @@ fn reducers(c: &mut Criterion) {
     });
 
     let db = fresh_db(&engine, &module, 0);
+    group.bench_function("wasm_noop", |b| {
+        let args = serde_json::json!({});
+        b.iter(|| {
+            module
+                .call_with(&db, "noop", Args::Json(&args), CallContext::new(SENDER))
+                .expect("call")
+        })
+    });
     group.bench_function("wasm_read_only", |b| {
         let args = serde_json::json!({});
         b.iter(|| {

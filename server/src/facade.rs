@@ -104,8 +104,17 @@ fn call_result(start: Instant, outcome: CallOutcome) -> CallResult {
     CallResult {
         tx_id: outcome.tx_id,
         duration_ms: start.elapsed().as_secs_f64() * 1000.0,
-        result: outcome.result,
+        result: outcome.value(),
     }
+}
+
+/// What a committed reducer call produced, with the return value as the module's JSON text
+/// (for a server that sends it on without parsing it).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RawCallResult {
+    pub tx_id: Option<TxId>,
+    pub duration_ms: f64,
+    pub result: Box<serde_json::value::RawValue>,
 }
 
 impl Inner {
@@ -194,6 +203,27 @@ impl Cosmictron {
             .module
             .call_with(&deployed.db, reducer, args, ctx)?;
         Ok(call_result(start, outcome))
+    }
+
+    /// Like [`Cosmictron::call_with`], with the return value left as the module's JSON text:
+    /// the fast path for a server answering with it.
+    pub fn call_raw(
+        &self,
+        module: &str,
+        reducer: &str,
+        args: Args<'_>,
+        ctx: CallContext,
+    ) -> Result<RawCallResult> {
+        let deployed = self.inner.deployed(module)?;
+        let start = Instant::now();
+        let outcome = deployed
+            .module
+            .call_with(&deployed.db, reducer, args, ctx)?;
+        Ok(RawCallResult {
+            tx_id: outcome.tx_id,
+            duration_ms: start.elapsed().as_secs_f64() * 1000.0,
+            result: outcome.result,
+        })
     }
 
     /// Runs the module's `client_connected` reducer for a client that connected (a WebSocket

@@ -53,7 +53,7 @@ pub use cosmictron_types::ConnectionId;
 pub use cosmictron_wasm_host::{Args, CallContext, Schedule};
 pub use deploy::DeployOptions;
 pub use error::{Error, Result};
-pub use facade::{CallResult, Cosmictron, CosmictronConfig, DeployInfo};
+pub use facade::{CallResult, Cosmictron, CosmictronConfig, DeployInfo, RawCallResult};
 pub use module_info::{ArgInfo, ColumnInfo, ModuleInfo, ReducerInfo, TableInfo};
 pub use run::{run, shutdown_signal};
 pub use scheduler::SchedulerConfig;

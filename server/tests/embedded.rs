@@ -358,3 +358,23 @@ fn newer_imports_bounds_check_pointers_and_lengths() {
     db.call("shop", "add_item", &json!({"name": "pen", "qty": 1}), BOB)
         .expect("next call");
 }
+
+#[test]
+fn raw_results_are_the_modules_json_text() {
+    // Proves `call_raw` hands back the reducer's JSON text unparsed (what a server sends on),
+    // equal to the parsed result of `call`.
+    let (_dir, db) = deployed();
+    db.call("shop", "add_item", &json!({"name": "pen", "qty": 3}), BOB)
+        .expect("add");
+    let raw = db
+        .call_raw(
+            "shop",
+            "total_qty",
+            cosmictron::Args::Json(&json!({})),
+            cosmictron::CallContext::new(BOB),
+        )
+        .expect("raw");
+    assert_eq!(raw.result.get(), "[1,3]");
+    let parsed = db.call("shop", "total_qty", &json!({}), BOB).expect("call");
+    assert_eq!(parsed.result, json!([1, 3]));
+}

@@ -12,7 +12,7 @@ use wasmtime::{Caller, Linker};
 
 use crate::error::ModuleError;
 use crate::logs::{LogLevel, LogLine};
-use crate::memory::{read_bytes, violation, write_bytes};
+use crate::memory::{guest_slice, read_bytes, violation, write_bytes};
 use crate::state::HostState;
 
 /// The import namespace; the version changes only with a breaking change.
@@ -64,6 +64,37 @@ pub(crate) fn data_call(
     };
     let answer = op(&mut tx, state);
     state.tx = Some(tx);
+    Ok(finish(state, answer))
+}
+
+/// Like [`data_call`], with `op` reading the `len` bytes at `ptr` of the module's memory in
+/// place (bounds-checked first): a row is decoded without copying it out.
+pub(crate) fn data_call_on(
+    caller: &mut Call<'_>,
+    (ptr, len, what): (u32, u32, &str),
+    op: impl FnOnce(&mut WriteTx<'static>, &HostState, &[u8]) -> Result<Answer, ModuleError>,
+) -> wasmtime::Result<i32> {
+    let memory = caller
+        .data()
+        .memory
+        .ok_or_else(|| violation("the module exports no memory"))?;
+    let Some(mut tx) = caller.data_mut().tx.take() else {
+        return Err(violation("a data call outside a reducer call"));
+    };
+    let (data, state) = memory.data_and_store_mut(&mut *caller);
+    let answer = match guest_slice(data, ptr, len, what) {
+        Ok(input) => op(&mut tx, state, input),
+        Err(e) => {
+            state.tx = Some(tx);
+            return Err(e);
+        }
+    };
+    state.tx = Some(tx);
+    Ok(finish(state, answer))
+}
+
+/// Puts a data call's answer in the buffer and returns its status.
+fn finish(state: &mut HostState, answer: Result<Answer, ModuleError>) -> i32 {
     let max = state.call_buffer_bytes_max;
     let answer = answer.and_then(|a| match a {
         Answer::Bytes(b) if b.len() > max => Err(ModuleError::from(
@@ -75,7 +106,7 @@ pub(crate) fn data_call(
         a => Ok(a),
     });
     state.buffer.clear();
-    Ok(match answer {
+    match answer {
         Ok(Answer::Bytes(bytes)) => {
             state.buffer = bytes;
             OK
@@ -85,7 +116,7 @@ pub(crate) fn data_call(
             state.buffer = serde_json::to_vec(&error).unwrap_or_default();
             ERROR
         }
-    })
+    }
 }
 
 fn buffer_len(caller: Call<'_>) -> i32 {
@@ -132,7 +163,7 @@ fn log(mut caller: Call<'_>, level: u32, ptr: u32, len: u32) -> wasmtime::Result
     state.logs.push(LogLine {
         timestamp: crate::call::now(),
         level,
-        reducer: state.reducer.clone(),
+        reducer: state.reducer.as_deref().map(str::to_owned),
         message,
     });
     Ok(())

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use cosmictron_engine::{EngineError, TableSchema, WriteTx};
 use cosmictron_types::{ColumnDef, Value, decode_row, encode_row, encode_row_into};
 
-use crate::abi::{Answer, Call, data_call};
+use crate::abi::{Answer, Call, data_call, data_call_on};
 use crate::error::ModuleError;
 use crate::memory::{read_bytes, read_str};
 use crate::policy::WriteKind;
@@ -88,10 +88,10 @@ pub(crate) fn table_insert(
     rp: u32,
     rl: u32,
 ) -> wasmtime::Result<i32> {
-    let (table, row) = args(&caller, (np, nl), (rp, rl))?;
-    data_call(&mut caller, |tx, state| {
+    let table = read_str(&caller, np, nl, "table name")?;
+    data_call_on(&mut caller, (rp, rl, "row"), |tx, state, row| {
         let schema = schema(tx, &table)?;
-        let row = decode(&table, schema.columns(), &row)?;
+        let row = decode(&table, schema.columns(), row)?;
         // Checked before the insert, on the row as given (an auto-increment column still
         // holds the 0 that asks for a fresh id).
         check(state, &table, &row, WriteKind::Insert)?;
@@ -107,10 +107,10 @@ pub(crate) fn table_update(
     rp: u32,
     rl: u32,
 ) -> wasmtime::Result<i32> {
-    let (table, row) = args(&caller, (np, nl), (rp, rl))?;
-    data_call(&mut caller, |tx, state| {
+    let table = read_str(&caller, np, nl, "table name")?;
+    data_call_on(&mut caller, (rp, rl, "row"), |tx, state, row| {
         let schema = schema(tx, &table)?;
-        let row = decode(&table, schema.columns(), &row)?;
+        let row = decode(&table, schema.columns(), row)?;
         if state.policies.has(&table) {
             check(state, &table, &row, WriteKind::Update)?;
             // Without a primary key `update` itself refuses (`no_primary_key`) below.

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use cosmictron_engine::{Database, TxId, WriteTx};
 use cosmictron_types::{ConnectionId, Identity, Timestamp};
+use serde_json::value::RawValue;
 use wasmtime::Trap;
 
 use crate::config::HostConfig;
@@ -15,12 +16,21 @@ use crate::module::LoadedModule;
 use crate::state::{HostState, MemoryLimitHit};
 
 /// What a committed reducer call produced.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct CallOutcome {
     /// The transaction's id, or `None` when the reducer wrote nothing.
     pub tx_id: Option<TxId>,
-    /// The reducer's return value.
-    pub result: serde_json::Value,
+    /// The reducer's return value as the module encoded it: JSON text, checked to be valid but
+    /// not parsed into a tree (a server sends it on as it is; see [`CallOutcome::value`]).
+    pub result: Box<RawValue>,
+}
+
+impl CallOutcome {
+    /// The return value as a JSON tree.
+    pub fn value(&self) -> serde_json::Value {
+        // The text was checked when the call returned, so this parse cannot fail.
+        serde_json::from_str(self.result.get()).unwrap_or(serde_json::Value::Null)
+    }
 }
 
 /// A reducer's arguments, by name: a JSON object or a MessagePack map. The module decodes
@@ -225,7 +235,7 @@ impl LoadedModule {
         reducer: &str,
         args: &serde_json::Value,
         timestamp: Timestamp,
-    ) -> Result<(WriteTx<'static>, serde_json::Value)> {
+    ) -> Result<(WriteTx<'static>, Box<RawValue>)> {
         self.run(tx, reducer, Args::Json(args), Authority::Module, timestamp)
     }
 
@@ -238,7 +248,7 @@ impl LoadedModule {
         args: Args<'_>,
         authority: Authority,
         timestamp: Timestamp,
-    ) -> Result<(WriteTx<'static>, serde_json::Value)> {
+    ) -> Result<(WriteTx<'static>, Box<RawValue>)> {
         let (id, _) = self
             .def()
             .reducer(reducer)
@@ -252,7 +262,8 @@ impl LoadedModule {
         instance.arm(&self.config);
         let state = instance.store.data_mut();
         state.buffer = input;
-        state.reducer = Some(reducer.to_owned());
+        // A shared name: no allocation per call.
+        state.reducer = self.reducer_names.get(id as usize).cloned();
         state.policy_identity = match authority {
             Authority::Client(c) => Some(c.sender),
             Authority::Module => None,
@@ -275,7 +286,10 @@ impl LoadedModule {
             tx.ok_or_else(|| HostError::Runtime("the reducer's transaction was lost".into()))?;
         match status {
             CALL_OK => {
-                let value = serde_json::from_slice(&result).map_err(|e| {
+                let text = String::from_utf8(result).map_err(|_| {
+                    HostError::AbiViolation("the reducer's result is not UTF-8".into())
+                })?;
+                let value = RawValue::from_string(text).map_err(|e| {
                     HostError::AbiViolation(format!("the reducer's result is not JSON: {e}"))
                 })?;
                 Ok((tx, value))

@@ -119,3 +119,59 @@ impl ModuleDef {
         problems
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use cosmictron_types::ScalarType;
+
+    use super::*;
+
+    fn reducer(name: &str, args: &[&str], lifecycle: Option<&str>) -> ReducerDef {
+        ReducerDef {
+            name: name.into(),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            arg_types: Vec::new(),
+            lifecycle: lifecycle.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn every_definition_problem_is_reported() {
+        // Proves reserved table names, duplicate lifecycle roles, lifecycle reducers with
+        // arguments, unknown roles and mismatched argument types are each reported.
+        let mut typed = reducer("typed", &["a", "b"], None);
+        typed.arg_types = vec!["u64".into()];
+        let def = ModuleDef {
+            abi_version: ABI_VERSION,
+            tables: vec![TableDef::new("__cosmictron_x").column("a", ScalarType::U64)],
+            reducers: vec![
+                reducer("c1", &[], Some("client_connected")),
+                reducer("c2", &[], Some("client_connected")),
+                reducer("d", &["who"], Some("client_disconnected")),
+                reducer("e", &[], Some("on_boot")),
+                typed,
+            ],
+        };
+        let problems = def.problems();
+        for expected in [
+            "table name `__cosmictron_x`: names starting with `__cosmictron` are reserved",
+            "a module can have at most one client_connected reducer",
+            "client_disconnected reducer `d` cannot take arguments",
+            "reducer `e` has an unknown lifecycle `on_boot`",
+            "reducer `typed` lists 1 argument types for 2 arguments",
+        ] {
+            assert!(
+                problems.iter().any(|p| p == expected),
+                "missing {expected:?}: {problems:#?}"
+            );
+        }
+        assert_eq!(problems.len(), 5, "{problems:#?}");
+        assert_eq!(
+            def.lifecycle_reducer("client_connected")
+                .map(|r| r.name.as_str()),
+            Some("c1")
+        );
+        let callable: Vec<&str> = def.callable_reducers().map(|r| r.name.as_str()).collect();
+        assert_eq!(callable, ["typed"]);
+    }
+}

@@ -14,6 +14,25 @@ pub(crate) fn violation(message: impl Into<String>) -> wasmtime::Error {
     wasmtime::Error::new(AbiViolation(message.into()))
 }
 
+/// The `len` bytes at `ptr` of a module's memory `data`, bounds-checked.
+pub(crate) fn guest_slice<'a>(
+    data: &'a [u8],
+    ptr: u32,
+    len: u32,
+    what: &str,
+) -> wasmtime::Result<&'a [u8]> {
+    let start = ptr as usize;
+    let end = start
+        .checked_add(len as usize)
+        .ok_or_else(|| violation(format!("{what}: pointer {ptr} + length {len} overflows")))?;
+    data.get(start..end).ok_or_else(|| {
+        violation(format!(
+            "{what}: bytes {start}..{end} are outside the module's memory ({} bytes)",
+            data.len()
+        ))
+    })
+}
+
 /// Copies `len` bytes at `ptr` out of the module's memory.
 pub(crate) fn read_bytes(
     caller: &Caller<'_, HostState>,
@@ -25,17 +44,7 @@ pub(crate) fn read_bytes(
         .data()
         .memory
         .ok_or_else(|| violation("the module exports no memory"))?;
-    let data = memory.data(caller);
-    let start = ptr as usize;
-    let end = start
-        .checked_add(len as usize)
-        .ok_or_else(|| violation(format!("{what}: pointer {ptr} + length {len} overflows")))?;
-    data.get(start..end).map(<[u8]>::to_vec).ok_or_else(|| {
-        violation(format!(
-            "{what}: bytes {start}..{end} are outside the module's memory ({} bytes)",
-            data.len()
-        ))
-    })
+    guest_slice(memory.data(caller), ptr, len, what).map(<[u8]>::to_vec)
 }
 
 /// Reads a UTF-8 string (a table name, a log line).

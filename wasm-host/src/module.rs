@@ -108,11 +108,18 @@ impl WasmHost {
                 schedulable: Arc::new(Vec::new()),
             },
             config: self.config.clone(),
+            reducer_names: Vec::new(),
         };
         // The policies and the reducer list come from the definition, so the first instance
         // gets them once it has described the module.
         let mut instance = loaded.instantiate()?;
         loaded.def = describe(&mut instance, &loaded.config)?;
+        loaded.reducer_names = loaded
+            .def
+            .reducers
+            .iter()
+            .map(|r| Arc::from(r.name.as_str()))
+            .collect();
         let policies = WritePolicies::compile(&loaded.def)
             .map_err(|problems| HostError::InvalidModule { problems })?;
         loaded.shared.policies = Arc::new(policies);
@@ -208,6 +215,8 @@ pub struct LoadedModule {
     pub(crate) config: HostConfig,
     /// What every instance shares: the log ring, the write policies, the reducer list.
     shared: Shared,
+    /// The reducers' names by id, shared with the store for log lines.
+    pub(crate) reducer_names: Vec<Arc<str>>,
 }
 
 impl std::fmt::Debug for LoadedModule {

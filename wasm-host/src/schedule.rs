@@ -283,3 +283,57 @@ pub fn ensure_schedules_table(tx: &mut cosmictron_engine::WriteTx<'_>) -> Result
         Err(e) => Err(HostError::Engine(e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repeating(at: i64, period: i64) -> Schedule {
+        Schedule {
+            id: 1,
+            reducer: "tick".into(),
+            args: serde_json::json!({}),
+            at: Timestamp(at),
+            repeat_micros: period,
+        }
+    }
+
+    #[test]
+    fn a_repeating_schedule_moves_past_now_skipping_missed_periods() {
+        // Proves the next due time is the first period boundary strictly after `now`, whether
+        // the schedule fired on time or far behind.
+        let s = repeating(1_000, 100);
+        assert_eq!(s.next_after(Timestamp(1_000)), Timestamp(1_100));
+        assert_eq!(s.next_after(Timestamp(1_099)), Timestamp(1_100));
+        assert_eq!(s.next_after(Timestamp(1_100)), Timestamp(1_200));
+        assert_eq!(s.next_after(Timestamp(1_550)), Timestamp(1_600));
+        let far = repeating(i64::MAX - 10, 100);
+        assert_eq!(
+            far.next_after(Timestamp(i64::MAX)),
+            Timestamp(i64::MAX),
+            "saturates"
+        );
+    }
+
+    #[test]
+    fn schedule_rows_round_trip_and_reserved_names() {
+        // Proves a schedules-table row reads back as the schedule, a malformed one is skipped,
+        // and host table names are reserved.
+        let row = vec![
+            Value::U64(3),
+            Value::String("tick".into()),
+            Value::Bytes(br#"{"label":"x"}"#.to_vec()),
+            Value::Timestamp(Timestamp(5)),
+            Value::I64(0),
+        ];
+        let s = Schedule::from_row(&row).expect("a schedule");
+        assert_eq!(
+            (s.id, s.at, s.args["label"].as_str()),
+            (3, Timestamp(5), Some("x"))
+        );
+        assert!(Schedule::from_row(&row[..4]).is_none());
+        assert!(is_reserved_table(SCHEDULES_TABLE));
+        assert!(!is_reserved_table("items"));
+        schedules_table_def().validate().expect("valid definition");
+    }
+}

@@ -36,7 +36,7 @@ pub(crate) struct HostState {
     /// The module's log ring buffer (shared by its instances).
     pub(crate) logs: Arc<ModuleLogs>,
     /// The reducer running now, for log lines.
-    pub(crate) reducer: Option<String>,
+    pub(crate) reducer: Option<Arc<str>>,
     /// Reducers a module may schedule (its callable reducers); empty until described.
     pub(crate) schedulable: Arc<Vec<String>>,
     /// Schedules made by this call so far, against `schedules_per_call_max`.

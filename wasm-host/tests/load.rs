@@ -111,7 +111,7 @@ fn a_loaded_module_runs_reducers_in_engine_transactions() {
     let out = module
         .call(&db, "add_item", &json!({"name": "pen", "qty": 2}), sender)
         .expect("call");
-    assert_eq!(out.result["id"], json!(1));
+    assert_eq!(out.value()["id"], json!(1));
     let rows = db
         .snapshot()
         .expect("snapshot")

@@ -46,6 +46,28 @@ pub fn add_item(ctx: &ReducerContext, name: String, qty: i64) -> Result<Item, Er
     })
 }
 
+/// Does nothing: the fixed cost of a call.
+#[reducer]
+pub fn noop(_ctx: &ReducerContext) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Inserts an item and returns only its id (the benchmarks' one-row insert).
+#[reducer]
+pub fn insert_item(ctx: &ReducerContext, name: String, qty: i64) -> Result<u64, Error> {
+    Ok(ctx
+        .db
+        .items()
+        .insert(Item {
+            id: 0,
+            name,
+            qty,
+            owner: ctx.sender,
+            note: None,
+        })?
+        .id)
+}
+
 #[reducer]
 pub fn set_qty(ctx: &ReducerContext, id: u64, qty: i64) -> Result<Option<Item>, Error> {
     let Some(mut item) = ctx.db.items().find(&id)? else {
