@@ -257,3 +257,94 @@ fn sigterm_stops_the_server_cleanly() {
     };
     assert!(exit.success(), "a clean exit, got {exit:?}");
 }
+
+/// Runs a client command of the binary against `base`, with its own config directory.
+fn cli(base: &str, config_home: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cosmictron"))
+        .args(args)
+        .args(["--server", base])
+        .env("XDG_CONFIG_HOME", config_home)
+        .env_remove("COSMICTRON_TOKEN")
+        .output()
+        .expect("run the cli");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_command_line_signs_up_deploys_calls_and_queries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let home = tempfile::tempdir().expect("config home");
+    let mut server = spawn(dir.path());
+    let wasm_dir = tempfile::tempdir().expect("wasm dir");
+    let wasm = wasm_dir.path().join("notes.wasm");
+    std::fs::write(&wasm, common::module_bytes("notes")).expect("write wasm");
+    let base = server.base.clone();
+
+    let (ok, _, err) = cli(&base, home.path(), &["sql", "SELECT 1"]);
+    assert!(!ok && err.contains("not signed in"), "{err}");
+    let (ok, out, err) = cli(
+        &base,
+        home.path(),
+        &[
+            "sign-up",
+            "--email",
+            "ann@example.com",
+            "--password",
+            "correct horse",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("token saved"), "{out}");
+    let saved = std::fs::read_to_string(home.path().join("cosmictron/credentials.json"))
+        .expect("credentials");
+    assert!(saved.contains(&base), "the token is saved per server");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(home.path().join("cosmictron/credentials.json"))
+            .expect("stat")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let (ok, out, err) = cli(
+        &base,
+        home.path(),
+        &["deploy", wasm.to_str().expect("utf-8 path")],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("sha256:"), "{out}");
+    let (ok, out, err) = cli(
+        &base,
+        home.path(),
+        &["call", "add_note", r#"{"text": "from the cli"}"#],
+    );
+    assert!(ok, "{err}");
+    assert!(out.starts_with("committed tx "), "{out}");
+    let (ok, out, err) = cli(&base, home.path(), &["sql", "SELECT id, text FROM notes"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out,
+        "id | text\n---+-------------\n1  | from the cli\n(1 row)\n"
+    );
+    let (ok, out, _) = cli(
+        &base,
+        home.path(),
+        &["sql", "SELECT text FROM notes", "--json"],
+    );
+    assert!(ok);
+    let v: Json = serde_json::from_str(&out).expect("json output");
+    assert_eq!(v["rows"], json!([["from the cli"]]));
+    let (ok, out, _) = cli(&base, home.path(), &["modules"]);
+    assert!(ok && out.contains("notes"), "{out}");
+    let (ok, _, err) = cli(&base, home.path(), &["call", "add_note", r#"{"text": ""}"#]);
+    assert!(!ok && err.contains("empty_note"), "{err}");
+    let (ok, _, err) = cli(&base, home.path(), &["sql", "DELETE FROM notes"]);
+    assert!(!ok && err.contains("read_only"), "{err}");
+    server.child.kill().expect("kill");
+    let _ = server.child.wait();
+}
