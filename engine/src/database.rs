@@ -80,6 +80,10 @@ pub struct DatabaseStats {
     pub memory_bytes: usize,
     pub wal_fsyncs: u64,
     pub wal_records: u64,
+    /// Bytes written to the log since the database was opened.
+    pub wal_bytes: u64,
+    /// How long the most recent group-commit fsync took, in microseconds.
+    pub last_fsync_micros: u64,
     pub last_snapshot_tx: TxId,
 }
 
@@ -378,6 +382,8 @@ impl Database {
             memory_bytes: state.tables.values().map(|t| t.memory_bytes()).sum(),
             wal_fsyncs: wal.fsyncs,
             wal_records: wal.records_appended,
+            wal_bytes: wal.bytes_written,
+            last_fsync_micros: wal.last_fsync_micros,
             last_snapshot_tx: self.inner.last_snapshot_tx.load(Ordering::Acquire),
         }
     }

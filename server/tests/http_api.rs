@@ -661,3 +661,55 @@ async fn a_static_directory_is_served_behind_the_api() {
     let (status, body) = s.get("/missing.js", None).await;
     assert_eq!((status, error_code(&body)), (404, "not_found"));
 }
+
+#[tokio::test]
+async fn diagnostics_show_details_to_admins_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut c = support::config(dir.path());
+    c.admin_email = Some("admin@example.com".into());
+    c.admin_password = Some("admin password".into());
+    let s = TestServer::start_in(dir, c).await;
+    let (_, admin) = s
+        .post(
+            "/v1/auth/sign-in",
+            None,
+            json!({"email": "admin@example.com", "password": "admin password"}),
+        )
+        .await;
+    let admin = admin["token"].as_str().expect("admin token").to_owned();
+    assert_eq!(
+        s.deploy(&admin, "shop", common::module_bytes("basic"))
+            .await
+            .0,
+        200
+    );
+    s.post(
+        "/v1/reducers/add_item",
+        Some(&admin),
+        json!({"name": "pen", "qty": 1}),
+    )
+    .await;
+    let (user, _) = s.sign_up("ann@example.com").await;
+    let (status, plain) = s.get("/diagnostics", Some(&user)).await;
+    assert_eq!(status, 200);
+    assert_eq!(plain["modules"], 1);
+    assert!(
+        plain.get("details").is_none(),
+        "no details for a plain user: {plain}"
+    );
+    let (_, full) = s.get("/diagnostics", Some(&admin)).await;
+    let shop = &full["details"]["modules"][0];
+    assert_eq!(shop["name"], "shop");
+    assert!(shop["wal_bytes"].as_u64().expect("wal bytes") > 0, "{full}");
+    assert!(shop["latest_tx"].as_u64().expect("latest tx") >= 2);
+    assert!(shop["last_fsync_micros"].as_u64().is_some());
+    // Admins read every module's private data through SQL.
+    let (status, rows) = s
+        .post(
+            "/v1/sql",
+            Some(&admin),
+            json!({"query": "SELECT message FROM audit"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{rows}");
+}

@@ -14,6 +14,8 @@ pub struct WalStats {
     pub bytes_written: u64,
     /// Segment files currently in the log.
     pub segments: usize,
+    /// How long the most recent group-commit fsync took, in microseconds (0 before the first).
+    pub last_fsync_micros: u64,
 }
 
 /// Relaxed atomics: these are statistics, not synchronisation.
@@ -23,6 +25,7 @@ pub(crate) struct Counters {
     pub(crate) fsyncs: AtomicU64,
     pub(crate) bytes_written: AtomicU64,
     pub(crate) segments: AtomicUsize,
+    pub(crate) last_fsync_micros: AtomicU64,
 }
 
 impl Counters {
@@ -32,6 +35,7 @@ impl Counters {
             fsyncs: self.fsyncs.load(Ordering::Relaxed),
             bytes_written: self.bytes_written.load(Ordering::Relaxed),
             segments: self.segments.load(Ordering::Relaxed),
+            last_fsync_micros: self.last_fsync_micros.load(Ordering::Relaxed),
         }
     }
 }

@@ -112,7 +112,12 @@ impl SegmentWriter {
         if let Some(active) = self.active.as_mut()
             && active.unsynced > 0
         {
+            let started = std::time::Instant::now();
             active.file.sync()?;
+            let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            self.counters
+                .last_fsync_micros
+                .store(took, Ordering::Relaxed);
             self.counters.fsyncs.fetch_add(1, Ordering::Relaxed);
             if let Some(info) = self.segments.last_mut() {
                 info.len += active.unsynced;

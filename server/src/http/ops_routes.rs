@@ -54,6 +54,8 @@ fn module_stats(state: &AppState) -> Vec<Json> {
                 "memory_bytes": s.memory_bytes,
                 "wal_records": s.wal_records,
                 "wal_fsyncs": s.wal_fsyncs,
+                "wal_bytes": s.wal_bytes,
+                "last_fsync_micros": s.last_fsync_micros,
                 "last_snapshot_tx": s.last_snapshot_tx,
                 "tables": tables,
             }))
