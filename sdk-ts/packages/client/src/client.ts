@@ -113,6 +113,11 @@ export class CosmictronClient {
     return this.currentToken;
   }
 
+  /** True while the WebSocket is open. */
+  get connected(): boolean {
+    return this.connection.isOpen;
+  }
+
   /** The signed-in identity (hex), or null. */
   get identity(): string | null {
     return this.currentIdentity;
