@@ -118,6 +118,11 @@ export class CosmictronClient {
     return this.connection.isOpen;
   }
 
+  /** How many subscriptions are live (for tests and diagnostics). */
+  get subscriptionCount(): number {
+    return this.subscriptions.size;
+  }
+
   /** The signed-in identity (hex), or null. */
   get identity(): string | null {
     return this.currentIdentity;
