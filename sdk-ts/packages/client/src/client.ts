@@ -316,6 +316,12 @@ export class CosmictronClient {
 
   private down(error: CosmictronError, willRetry: boolean): void {
     for (const [id, entry] of this.pending) {
+      if (entry.kind === 'unsubscribe') {
+        // The server forgets a connection's subscriptions when the connection ends.
+        this.pending.delete(id);
+        entry.resolve({});
+        continue;
+      }
       if (!entry.sent) {
         if (willRetry) continue;
       } else if (willRetry && entry.kind !== 'call') {
@@ -323,8 +329,7 @@ export class CosmictronClient {
         continue;
       }
       this.pending.delete(id);
-      if (entry.kind === 'unsubscribe') entry.resolve({});
-      else if (entry.kind === 'call' && entry.sent) {
+      if (entry.kind === 'call' && entry.sent) {
         entry.reject(new CosmictronError('connection_lost', `${error.message}; the call may or may not have committed`));
       } else entry.reject(error);
     }

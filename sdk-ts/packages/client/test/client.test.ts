@@ -233,4 +233,27 @@ describe('row-level security', () => {
     const bobQuery = await bob.query<{ username: string }>('SELECT * FROM users WHERE username = $1', [annName]);
     expect(bobQuery).toEqual([]);
   });
+
+  it("signing in as another identity re-subscribes with that identity's view", async () => {
+    const bobEmail = uniqueEmail('bob');
+    const bob = new CosmictronClient(server.wsUrl);
+    clients.push(bob);
+    await bob.signUp({ email: bobEmail, password: 'secret' });
+    const bobName = uniqueName('bob');
+    await bob.callReducer('create_user', { username: bobName });
+
+    const client = await signedUp();
+    const annName = uniqueName('ann');
+    await client.callReducer('create_user', { username: annName });
+    const sub = await client.subscribe<{ username: string }>('SELECT * FROM users');
+    expect(sub.rows.map((u) => u.username)).toEqual([annName]);
+    const events: UpdateEvent<{ username: string }>[] = [];
+    sub.on('update', (e) => events.push(e));
+
+    await client.signIn({ email: bobEmail, password: 'secret' });
+    await eventually(() => events.length === 1, 10_000, 'the switch to the new identity');
+    expect(events[0]!.deletes.map((u) => u.username)).toEqual([annName]);
+    expect(events[0]!.inserts.map((u) => u.username)).toEqual([bobName]);
+    expect(sub.rows.map((u) => u.username)).toEqual([bobName]);
+  });
 });
