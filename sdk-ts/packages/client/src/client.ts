@@ -16,7 +16,13 @@
  *   is unknown, and a call must never run twice behind the application's back.
  */
 
-import { Connection, resolveWebSocket, type ReconnectOptions, type WebSocketConstructor } from './connection.js';
+import {
+  Connection,
+  resolveWebSocket,
+  type Encoding,
+  type ReconnectOptions,
+  type WebSocketConstructor,
+} from './connection.js';
 import { CosmictronError, errorFrom, type ServerError } from './errors.js';
 import { httpBase, requestJson, websocketUrl, type Fetch, type Session } from './http.js';
 import { toObject, type Row, type WireRow } from './rows.js';
@@ -31,6 +37,8 @@ export interface ClientOptions {
   token?: string;
   /** Reconnection backoff, or `false` to never reconnect. Default 100 ms doubling to 5 s. */
   reconnect?: ReconnectOptions | false;
+  /** WebSocket message encoding: JSON text (default) or MessagePack binary frames. */
+  encoding?: Encoding;
 }
 
 /** Which module to address; by default the server routes by reducer or table name. */
@@ -103,6 +111,7 @@ export class CosmictronClient {
         onDown: (e, retry) => this.down(e, retry),
       },
       reconnect,
+      options.encoding ?? 'json',
     );
   }
 
@@ -116,6 +125,11 @@ export class CosmictronClient {
   /** True while the WebSocket is open. */
   get connected(): boolean {
     return this.connection.isOpen;
+  }
+
+  /** The WebSocket subprotocol in use while connected (`cosmictron.v1.json` or `.msgpack`). */
+  get protocol(): string | undefined {
+    return this.connection.protocol;
   }
 
   /** How many subscriptions are live (for tests and diagnostics). */

@@ -6,12 +6,15 @@
  */
 
 import { CosmictronError } from './errors.js';
+import { decode as decodeMessagePack, encode as encodeMessagePack } from './msgpack.js';
 
 /** The part of the WHATWG `WebSocket` the client uses (browsers, `ws` in Node, jsdom). */
 export interface WebSocketLike {
   readonly readyState: number;
+  /** The subprotocol the server chose. */
+  readonly protocol?: string;
   binaryType?: string;
-  send(data: string): void;
+  send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
   onopen: ((event: unknown) => void) | null;
   onmessage: ((event: { data: unknown }) => void) | null;
@@ -28,7 +31,13 @@ export interface ReconnectOptions {
 }
 
 const OPEN = 1;
-const JSON_PROTOCOL = 'cosmictron.v1.json';
+
+/** The two encodings of the protocol's messages. */
+export type Encoding = 'json' | 'msgpack';
+const SUBPROTOCOL: Record<Encoding, string> = {
+  json: 'cosmictron.v1.json',
+  msgpack: 'cosmictron.v1.msgpack',
+};
 
 export interface ConnectionEvents {
   /** A socket opened (first time or after a reconnect). */
@@ -80,7 +89,13 @@ export class Connection {
     private readonly implementation: () => Promise<WebSocketConstructor>,
     private readonly events: ConnectionEvents,
     private readonly reconnect: Required<ReconnectOptions> | false,
+    private readonly encoding: Encoding = 'json',
   ) {}
+
+  /** The subprotocol the open socket speaks, if one is open. */
+  get protocol(): string | undefined {
+    return this.isOpen ? this.socket?.protocol : undefined;
+  }
 
   get isOpen(): boolean {
     return this.socket?.readyState === OPEN;
@@ -97,7 +112,7 @@ export class Connection {
 
   send(message: unknown): boolean {
     if (!this.socket || this.socket.readyState !== OPEN) return false;
-    this.socket.send(JSON.stringify(message));
+    this.socket.send(this.encoding === 'msgpack' ? encodeMessagePack(message) : JSON.stringify(message));
     return true;
   }
 
@@ -136,7 +151,8 @@ export class Connection {
       return;
     }
     if (this.closedByUser) return;
-    const socket = new Ctor(this.url(), JSON_PROTOCOL);
+    const socket = new Ctor(this.url(), SUBPROTOCOL[this.encoding]);
+    socket.binaryType = 'arraybuffer';
     this.socket = socket;
     socket.onopen = () => {
       this.attempt = 0;
@@ -144,12 +160,11 @@ export class Connection {
       this.events.onOpen();
     };
     socket.onmessage = (event) => {
-      if (typeof event.data !== 'string') return;
       let message: unknown;
       try {
-        message = JSON.parse(event.data);
+        message = parse(event.data);
       } catch {
-        return;
+        return; // not a protocol message: nothing to match it to
       }
       if (message && typeof message === 'object') {
         this.events.onMessage(message as Record<string, unknown>);
@@ -181,6 +196,14 @@ export class Connection {
       if (!this.closedByUser) this.start();
     }, delay);
   }
+}
+
+/** Text frames are JSON, binary frames MessagePack (whichever the server chose). */
+function parse(data: unknown): unknown {
+  if (typeof data === 'string') return JSON.parse(data);
+  if (data instanceof ArrayBuffer) return decodeMessagePack(new Uint8Array(data));
+  if (ArrayBuffer.isView(data)) return decodeMessagePack(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return undefined;
 }
 
 function detach(socket: WebSocketLike): void {

@@ -12,7 +12,7 @@
 
 export { CosmictronClient } from './client.js';
 export type { CallOutcome, ClientOptions, ModuleOption, QueryResult } from './client.js';
-export type { ReconnectOptions, WebSocketConstructor, WebSocketLike } from './connection.js';
+export type { Encoding, ReconnectOptions, WebSocketConstructor, WebSocketLike } from './connection.js';
 export { CosmictronError } from './errors.js';
 export type { Session } from './http.js';
 export type { Row } from './rows.js';
