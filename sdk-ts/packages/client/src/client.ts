@@ -56,7 +56,7 @@ export interface CallOutcome<R = unknown> {
 }
 
 /** A query's answer with its metadata. */
-export interface QueryResult<T extends Row = Row> {
+export interface QueryResult<T extends object = Row> {
   columns: string[];
   /** Column types where the server knows them (`u64`, `string`, …). */
   columnTypes: (string | null)[];
@@ -206,12 +206,12 @@ export class CosmictronClient {
   }
 
   /** Runs a read-only query (`$1…$n` bound to `params`); resolves to rows keyed by column. */
-  async query<T extends Row = Row>(sql: string, params: unknown[] = [], options: ModuleOption = {}): Promise<T[]> {
+  async query<T extends object = Row>(sql: string, params: unknown[] = [], options: ModuleOption = {}): Promise<T[]> {
     return (await this.queryResult<T>(sql, params, options)).rows;
   }
 
   /** Like `query`, with the column names, column types and the snapshot's `txId`. */
-  async queryResult<T extends Row = Row>(sql: string, params: unknown[] = [], options: ModuleOption = {}): Promise<QueryResult<T>> {
+  async queryResult<T extends object = Row>(sql: string, params: unknown[] = [], options: ModuleOption = {}): Promise<QueryResult<T>> {
     const answer = await this.request('query', { type: 'query', query: sql, params, ...moduleField(options) });
     const columns = answer.columns as string[];
     return {
@@ -223,7 +223,7 @@ export class CosmictronClient {
   }
 
   /** Subscribes to a query; resolves once the initial rows are in `subscription.rows`. */
-  async subscribe<T extends Row = Row>(sql: string, params: unknown[] = [], options: ModuleOption = {}): Promise<Subscription<T>> {
+  async subscribe<T extends object = Row>(sql: string, params: unknown[] = [], options: ModuleOption = {}): Promise<Subscription<T>> {
     const id = this.nextId++;
     const subscription = new Subscription<Row>(id, sql, params, (s) => this.stop(s));
     subscription.module = options.module;

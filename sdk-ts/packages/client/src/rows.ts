@@ -10,7 +10,7 @@ export type Row = Record<string, unknown>;
 /** One row as it travels on the wire: values in column order. */
 export type WireRow = unknown[];
 
-export function toObject<T extends Row = Row>(columns: readonly string[], values: WireRow): T {
+export function toObject<T extends object = Row>(columns: readonly string[], values: WireRow): T {
   const row: Row = {};
   for (let i = 0; i < columns.length; i++) {
     row[columns[i] as string] = values[i];
@@ -23,7 +23,7 @@ export function toObject<T extends Row = Row>(columns: readonly string[], values
  * key in the projection), so this is a multiset keyed by the row's JSON text; a delete removes
  * one copy, as the server's change sets mean.
  */
-export class RowCache<T extends Row = Row> {
+export class RowCache<T extends object = Row> {
   private readonly entries = new Map<string, { row: T; count: number }>();
   private snapshot: T[] | undefined;
 

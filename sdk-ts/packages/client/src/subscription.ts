@@ -8,7 +8,7 @@ import type { CosmictronError } from './errors.js';
 import { RowCache, toObject, type Row, type WireRow } from './rows.js';
 
 /** What an `update` listener receives: one transaction's changes to this query's result. */
-export interface UpdateEvent<T extends Row = Row> {
+export interface UpdateEvent<T extends object = Row> {
   /** The transaction that made the change. */
   txId: number;
   inserts: T[];
@@ -17,12 +17,12 @@ export interface UpdateEvent<T extends Row = Row> {
   rows: readonly T[];
 }
 
-type Listeners<T extends Row> = {
+type Listeners<T extends object> = {
   update: Set<(event: UpdateEvent<T>) => void>;
   error: Set<(error: CosmictronError) => void>;
 };
 
-export class Subscription<T extends Row = Row> {
+export class Subscription<T extends object = Row> {
   /** The module the server routed the query to. */
   module: string | undefined;
   /** Column names of the result, in order. */
@@ -105,7 +105,7 @@ export class Subscription<T extends Row = Row> {
 }
 
 /** Rows of `a` beyond their count in `b`, as objects. */
-function diffInto<T extends Row>(
+function diffInto<T extends object>(
   a: Map<string, number>,
   b: Map<string, number>,
   out: T[],

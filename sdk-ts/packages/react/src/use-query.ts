@@ -10,7 +10,7 @@ import type { CosmictronError, ModuleOption, Row } from '@cosmictron/client';
 import { useCosmictron } from './context.js';
 import { useIdentity } from './use-identity.js';
 
-export interface QueryState<T extends Row = Row> {
+export interface QueryState<T extends object = Row> {
   /** The current rows (empty while loading). */
   rows: readonly T[];
   /** True until the first rows arrive. */
@@ -21,7 +21,7 @@ export interface QueryState<T extends Row = Row> {
   txId: number;
 }
 
-export function useQuery<T extends Row = Row>(
+export function useQuery<T extends object = Row>(
   sql: string,
   params: readonly unknown[] = [],
   options: ModuleOption = {},
