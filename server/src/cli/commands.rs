@@ -35,6 +35,7 @@ async fn signed_in(server: &str) -> anyhow::Result<Client> {
 pub(crate) async fn run(server: &str, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(_) => anyhow::bail!("`serve` is not a client command"),
+        Command::Generate(_) => anyhow::bail!("`generate` is run by cli::generate"),
         Command::SignUp(a) => {
             let mut client = Client::new(server)?;
             let s = client

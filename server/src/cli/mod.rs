@@ -5,12 +5,14 @@
 //! - `serve.rs`       `cosmictron serve`: flags, environment and TOML into a [`ServerConfig`]
 //! - `commands.rs`    the client commands
 //! - `demo.rs`        `serve --demo`: build and deploy the example modules
+//! - `generate.rs`    `generate --lang ts`: typed client bindings for a deployed module
 //! - `credentials.rs` where tokens are saved (`~/.config/cosmictron/credentials.json`, 0600)
 //! - `table.rs`       aligned table output for `sql`
 
 mod commands;
 mod credentials;
 mod demo;
+mod generate;
 mod serve;
 mod table;
 
@@ -108,6 +110,11 @@ enum Command {
         #[arg(long, short)]
         follow: bool,
     },
+    /// Write typed client bindings (TypeScript) for a deployed module.
+    #[command(
+        after_help = "Example:\n  cosmictron generate --lang ts --module quickstart --out web/src/generated"
+    )]
+    Generate(generate::GenerateArgs),
 }
 
 /// Runs the command line (the binary's `main`).
@@ -115,6 +122,7 @@ pub async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::serve(args).await,
+        Command::Generate(args) => generate::run(&cli.server, args).await,
         other => commands::run(&cli.server, other).await,
     }
 }
