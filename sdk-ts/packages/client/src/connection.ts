@@ -210,5 +210,7 @@ function detach(socket: WebSocketLike): void {
   socket.onopen = null;
   socket.onmessage = null;
   socket.onclose = null;
-  socket.onerror = null;
+  // Not null: closing a socket that is still connecting reports an error, and Node's `ws`
+  // throws it as an uncaught exception when nobody listens.
+  socket.onerror = () => {};
 }
