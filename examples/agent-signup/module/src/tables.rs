@@ -4,6 +4,25 @@
 
 use cosmictron_sdk::{Identity, Timestamp, table};
 
+// Declared before the tables whose foreign keys point at it: tables are created in order.
+/// A provisioned project and its bucket. The bucket keys are stored hashed like every other
+/// secret: they are shown once, in the sign-up answer.
+#[table(name = "projects")]
+#[derive(Debug, Clone)]
+pub struct Project {
+    #[primary_key]
+    #[auto_inc]
+    pub id: u64,
+    pub name: String,
+    #[unique]
+    pub bucket_slug: String,
+    pub read_key_hash: String,
+    pub write_key_hash: String,
+    /// AI generations left once the project is verified or owned (none while unclaimed).
+    pub ai_credits_used: u32,
+    pub created_at: Timestamp,
+}
+
 /// One agent sign-up: the project it provisioned, its credentials (hashed) and claim state.
 #[table(name = "signups")]
 #[derive(Debug, Clone)]
@@ -30,24 +49,6 @@ pub struct Signup {
     pub claim_status: String,
     /// Who claimed the project through its claim URL.
     pub owner: Option<Identity>,
-    pub created_at: Timestamp,
-}
-
-/// A provisioned project and its bucket. The bucket keys are stored hashed like every other
-/// secret: they are shown once, in the sign-up answer.
-#[table(name = "projects")]
-#[derive(Debug, Clone)]
-pub struct Project {
-    #[primary_key]
-    #[auto_inc]
-    pub id: u64,
-    pub name: String,
-    #[unique]
-    pub bucket_slug: String,
-    pub read_key_hash: String,
-    pub write_key_hash: String,
-    /// AI generations left once the project is verified or owned (none while unclaimed).
-    pub ai_credits_used: u32,
     pub created_at: Timestamp,
 }
 
