@@ -55,10 +55,31 @@ fn current_tables(db: &Database) -> Result<Vec<TableDef>> {
     Ok(tables)
 }
 
+/// The tables ordered so that each comes after the tables its foreign keys reference (a
+/// table must exist before a foreign key can point at it; modules register tables in name
+/// order). Cycles and references to unknown tables keep their place: creating the table
+/// then reports the problem.
+fn in_foreign_key_order(tables: &[TableDef]) -> Vec<&TableDef> {
+    let mut ordered: Vec<&TableDef> = Vec::with_capacity(tables.len());
+    let mut pending: Vec<&TableDef> = tables.iter().collect();
+    while !pending.is_empty() {
+        let ready = pending.iter().position(|t| {
+            t.foreign_keys.iter().all(|fk| {
+                fk.ref_table == t.name
+                    || ordered.iter().any(|o| o.name == fk.ref_table)
+                    || !pending.iter().any(|p| p.name == fk.ref_table)
+            })
+        });
+        // No table is ready: a cycle; take the first and let creation report it.
+        ordered.push(pending.remove(ready.unwrap_or(0)));
+    }
+    ordered
+}
+
 /// Creates the module's tables and the schedules table, and runs `init`, in one transaction.
 fn create_fresh(module: &LoadedModule, db: &Database) -> Result<()> {
     let mut tx = db.begin_write_owned()?;
-    for table in &module.def().tables {
+    for table in in_foreign_key_order(&module.def().tables) {
         tx.create_table(table.clone())?;
     }
     ensure_schedules_table(&mut tx)?;

@@ -1,0 +1,23 @@
+//! The cosmios module: a control plane for AI coding agents as transactional state.
+//!
+//! - `machines.rs`  register (one-time `csu_` key), enable/disable, runner authentication,
+//!   online/offline from connections, heartbeats and a scheduled silence check
+//! - `runs.rs`      dispatch, claim, log lines (`event`), snapshot, complete/fail/cancel,
+//!   rollback requests
+//! - `missions.rs`  missions of sequential cards, pause/resume, action items
+//! - `timeline.rs`  the timeline of events, approvals, webhook deliveries, notification
+//!   emails
+//! - `webhooks.rs`  webhook subscriptions and their signing secrets
+//! - `tables.rs`    the tables and their row-level security
+//! - `common.rs`    digests, ownership checks, errors
+//!
+//! Users see only their own rows; a machine's runner sees only its machine's runs and logs.
+//! The README walks through a session with curl.
+
+mod common;
+mod machines;
+mod missions;
+mod runs;
+mod tables;
+mod timeline;
+mod webhooks;
