@@ -89,7 +89,7 @@ pub fn build_module(manifest_dir: &Path, target: &Path) -> Result<Vec<u8>> {
 }
 
 /// The `name` of the `[package]` in the crate's `Cargo.toml`.
-fn package_name(manifest_dir: &Path) -> Result<String> {
+pub(crate) fn package_name(manifest_dir: &Path) -> Result<String> {
     let path = manifest_dir.join("Cargo.toml");
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
     let mut in_package = false;

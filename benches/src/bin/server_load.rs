@@ -31,22 +31,7 @@ fn quickstart_wasm() -> Result<std::path::PathBuf> {
         .context("root")?
         .to_owned();
     let target = root.join("target/wasm-examples");
-    let status =
-        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(root.join("examples/quickstart/module"))
-            .args([
-                "build",
-                "--release",
-                "--quiet",
-                "--target",
-                "wasm32-unknown-unknown",
-                "--target-dir",
-            ])
-            .arg(&target)
-            .status()?;
-    if !status.success() {
-        bail!("building the quickstart module failed");
-    }
+    cosmictron::testing::build_module(&root.join("examples/quickstart/module"), &target)?;
     Ok(target.join("wasm32-unknown-unknown/release/quickstart.wasm"))
 }
 

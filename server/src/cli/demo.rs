@@ -3,11 +3,11 @@
 //! and has the server deploy them at start, owned by a demo admin account.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, bail};
 
 use crate::config::ModuleFile;
+use crate::testing::{build_module, package_name};
 
 pub(crate) const DEMO_EMAIL: &str = "demo@example.com";
 pub(crate) const DEMO_PASSWORD: &str = "cosmictron-demo";
@@ -18,18 +18,6 @@ fn source_root() -> PathBuf {
         .parent()
         .map(Path::to_owned)
         .unwrap_or_default()
-}
-
-fn package_name(manifest: &Path) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(manifest)?;
-    let value: toml::Value =
-        toml::from_str(&text).with_context(|| format!("{} is not TOML", manifest.display()))?;
-    value
-        .get("package")
-        .and_then(|p| p.get("name"))
-        .and_then(|n| n.as_str())
-        .map(str::to_owned)
-        .with_context(|| format!("{} has no package name", manifest.display()))
 }
 
 /// Builds every example module (release, wasm32) and lists the files to deploy.
@@ -49,37 +37,16 @@ pub(crate) fn build_examples() -> anyhow::Result<Vec<ModuleFile>> {
         .filter(|m| m.join("Cargo.toml").is_file())
         .collect();
     dirs.sort();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut out = Vec::new();
     for dir in dirs {
-        let name = package_name(&dir.join("Cargo.toml"))?;
+        let name = package_name(&dir)?.replace('-', "_");
         eprintln!("building example module `{name}` for wasm32…");
-        let status = Command::new(&cargo)
-            .current_dir(&dir)
-            .args([
-                "build",
-                "--release",
-                "--quiet",
-                "--target",
-                "wasm32-unknown-unknown",
-            ])
-            .arg("--target-dir")
-            .arg(&target)
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env_remove("CARGO_BUILD_TARGET")
-            .status()
-            .with_context(|| format!("cannot run {cargo}"))?;
-        if !status.success() {
-            bail!("building the example module in {} failed", dir.display());
-        }
+        build_module(&dir, &target)
+            .with_context(|| format!("building the example module in {}", dir.display()))?;
         let file = target
             .join("wasm32-unknown-unknown/release")
-            .join(format!("{}.wasm", name.replace('-', "_")));
-        out.push(ModuleFile {
-            name: name.replace('-', "_"),
-            path: file,
-        });
+            .join(format!("{name}.wasm"));
+        out.push(ModuleFile { name, path: file });
     }
     Ok(out)
 }
