@@ -37,6 +37,12 @@
 //!   reducers take only `ctx`: `#[reducer(init)]` (once, at the first deploy),
 //!   `#[reducer(client_connected)]` and `#[reducer(client_disconnected)]` (with
 //!   `ctx.connection_id`).
+//! - `#[route(GET, "/items/:id", read_only?, rate_limit(requests = 60, window_secs = 60,
+//!   key = "ip" | "identity" | "header:<name>")?)]` on
+//!   `fn(ctx: &ReducerContext, req: &HttpRequest) -> Result<HttpResponse, Error>`: an HTTP
+//!   route, served at `/m/<module>/items/:id` (and at the root when the server exposes the
+//!   module). One transaction per request; a response of 400 or more rolls back unless it
+//!   [`keep_writes`](HttpResponse::keep_writes); `read_only` handlers run on a snapshot.
 //! - [`ReducerContext`]: `sender`, `timestamp`, `connection_id`, `db`; `random_bytes`,
 //!   `log`; `schedule_at` / `schedule_in` / `schedule_repeating` / `cancel_schedule` (a
 //!   scheduled call runs later in a transaction of its own, as the module).
@@ -52,21 +58,24 @@
 //! - `column.rs`   [`Column`]: Rust field types ↔ engine values
 //! - `table.rs`    [`Table`], [`PrimaryKey`], [`Db`], [`TableHandle`]
 //! - `context.rs`  [`ReducerContext`]
+//! - `http.rs`     [`HttpRequest`], [`HttpResponse`]: what a `#[route]` handler gets and answers
 //! - `registry.rs` the registry and the `__cosmictron_describe` / `__cosmictron_call` exports
 //! - `sys.rs`      the raw `cosmictron_v1` imports
 
 mod column;
 mod context;
 mod error;
+mod http;
 mod registry;
 mod sys;
 mod table;
 
 pub use column::Column;
 pub use context::{ReducerContext, ScheduleId};
-pub use cosmictron_sdk_macros::{reducer, table};
+pub use cosmictron_sdk_macros::{reducer, route, table};
 pub use cosmictron_types::{ConnectionId, Identity, TableDef, Timestamp, Value};
 pub use error::Error;
+pub use http::{HttpRequest, HttpResponse};
 pub use registry::ABI_VERSION;
 pub use sys::LogLevel;
 pub use table::{Db, PrimaryKey, Table, TableHandle};
@@ -75,7 +84,8 @@ pub use table::{Db, PrimaryKey, Table, TableHandle};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::registry::{
-        RawArgs, ReducerInfo, bad_row, decode_args, encode_result, register_reducer, register_table,
+        RawArgs, ReducerInfo, RouteInfo, bad_row, decode_args, encode_result, register_reducer,
+        register_route, register_table,
     };
     pub use cosmictron_types::{ColumnDef, OnDelete};
     pub use serde;

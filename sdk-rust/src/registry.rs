@@ -1,13 +1,16 @@
-//! The module's registry of tables and reducers, and the two exports the host calls:
-//! `__cosmictron_describe` and `__cosmictron_call`.
+//! The module's registry of tables, reducers and HTTP routes, and the two exports the host
+//! calls: `__cosmictron_describe` and `__cosmictron_call`.
 
 use std::cell::RefCell;
 
-use cosmictron_types::{ConnectionId, Identity, TableDef, Timestamp};
+use cosmictron_types::{
+    ConnectionId, Identity, RateLimitSpec, RouteRequest, RouteSpec, TableDef, Timestamp,
+};
 use serde::Serialize;
 
 use crate::context::ReducerContext;
 use crate::error::Error;
+use crate::http::{HttpRequest, HttpResponse};
 use crate::sys::{self, LogLevel};
 use crate::table::Table;
 
@@ -25,10 +28,30 @@ pub struct ReducerInfo {
     pub invoke: fn(&ReducerContext, RawArgs<'_>) -> Result<Vec<u8>, Error>,
 }
 
+/// An HTTP route as `#[route]` registers it.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteInfo {
+    /// The handler's name.
+    pub name: &'static str,
+    pub method: &'static str,
+    pub path: &'static str,
+    pub read_only: bool,
+    /// `(requests, window_secs, key)`.
+    pub rate_limit: Option<(u32, u32, &'static str)>,
+    pub handle: fn(&ReducerContext, HttpRequest) -> Result<HttpResponse, Error>,
+}
+
+/// One callable entry; its position is its id in `__cosmictron_call`.
+#[derive(Debug, Clone, Copy)]
+enum Entry {
+    Reducer(ReducerInfo),
+    Route(RouteInfo),
+}
+
 #[derive(Default)]
 struct Registry {
     tables: Vec<TableDef>,
-    reducers: Vec<ReducerInfo>,
+    entries: Vec<Entry>,
     panic_hook: bool,
 }
 
@@ -57,7 +80,14 @@ pub fn register_table<T: Table>() {
 pub fn register_reducer(info: ReducerInfo) {
     REGISTRY.with_borrow_mut(|r| {
         install_panic_hook(r);
-        r.reducers.push(info);
+        r.entries.push(Entry::Reducer(info));
+    });
+}
+
+pub fn register_route(info: RouteInfo) {
+    REGISTRY.with_borrow_mut(|r| {
+        install_panic_hook(r);
+        r.entries.push(Entry::Route(info));
     });
 }
 
@@ -68,6 +98,40 @@ struct ReducerDescription {
     arg_types: &'static [&'static str],
     #[serde(skip_serializing_if = "Option::is_none")]
     lifecycle: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http: Option<RouteSpec>,
+}
+
+impl Entry {
+    fn describe(&self) -> ReducerDescription {
+        match *self {
+            Entry::Reducer(i) => ReducerDescription {
+                name: i.name,
+                args: i.args,
+                arg_types: i.arg_types,
+                lifecycle: i.lifecycle,
+                http: None,
+            },
+            Entry::Route(i) => ReducerDescription {
+                name: i.name,
+                args: &[],
+                arg_types: &[],
+                lifecycle: None,
+                http: Some(RouteSpec {
+                    method: i.method.to_owned(),
+                    path: i.path.to_owned(),
+                    read_only: i.read_only,
+                    rate_limit: i
+                        .rate_limit
+                        .map(|(requests, window_secs, key)| RateLimitSpec {
+                            requests,
+                            window_secs,
+                            key: key.to_owned(),
+                        }),
+                }),
+            },
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -85,16 +149,7 @@ pub extern "C" fn __cosmictron_describe() -> u32 {
         serde_json::to_vec(&ModuleDescription {
             abi_version: ABI_VERSION,
             tables: &r.tables,
-            reducers: r
-                .reducers
-                .iter()
-                .map(|i| ReducerDescription {
-                    name: i.name,
-                    args: i.args,
-                    arg_types: i.arg_types,
-                    lifecycle: i.lifecycle,
-                })
-                .collect(),
+            reducers: r.entries.iter().map(Entry::describe).collect(),
         })
     });
     match json {
@@ -137,18 +192,19 @@ fn read_header(header: &[u8]) -> Option<CallHeader> {
     })
 }
 
-/// Runs reducer number `id` (its position in the description) with the input in the host's
-/// buffer. Returns 0 (the result is the return value as JSON), 1 (the result is an [`Error`])
-/// or 2 (bad call: unknown reducer or a short header; the result is an [`Error`]).
+/// Runs reducer (or route handler) number `id` (its position in the description) with the
+/// input in the host's buffer. Returns 0 (the result is the return value as JSON, or a
+/// handler's response as MessagePack: commit), 3 (a handler's response that rolls back), 1
+/// (the result is an [`Error`]) or 2 (bad call: unknown id or a short header; an [`Error`]).
 #[unsafe(no_mangle)]
 #[allow(unreachable_pub)] // exported to the host, not to Rust callers
 pub extern "C" fn __cosmictron_call(id: u32) -> u32 {
     let input = sys::take_buffer();
-    let reducer = REGISTRY.with_borrow(|r| r.reducers.get(id as usize).copied());
+    let entry = REGISTRY.with_borrow(|r| r.entries.get(id as usize).copied());
     let call = input
         .split_at_checked(CALL_HEADER_BYTES)
         .and_then(|(header, args)| Some((read_header(header)?, args)));
-    let (Some(reducer), Some((header, args))) = (reducer, call) else {
+    let (Some(entry), Some((header, args))) = (entry, call) else {
         let e = Error::new(
             "abi_violation",
             format!("no reducer {id} or a short call header"),
@@ -160,16 +216,31 @@ pub extern "C" fn __cosmictron_call(id: u32) -> u32 {
         bytes: args,
         messagepack: header.messagepack,
     };
-    match (reducer.invoke)(&header.ctx, args) {
-        Ok(bytes) => {
+    let outcome = match entry {
+        Entry::Reducer(reducer) => (reducer.invoke)(&header.ctx, args).map(|bytes| (bytes, 0)),
+        Entry::Route(route) => decode_args::<RouteRequest>(args)
+            .and_then(|request| (route.handle)(&header.ctx, HttpRequest::new(request)))
+            .and_then(encode_response),
+    };
+    match outcome {
+        Ok((bytes, status)) => {
             sys::set_result(&bytes);
-            0
+            status
         }
         Err(e) => {
             sys::set_result(&serde_json::to_vec(&e).unwrap_or_default());
             1
         }
     }
+}
+
+/// A handler's response as MessagePack, with the status that commits (0) or rolls back (3).
+fn encode_response(response: HttpResponse) -> Result<(Vec<u8>, u32), Error> {
+    let status = if response.commits() { 0 } else { 3 };
+    let bytes = rmp_serde::to_vec_named(&response.into_inner()).map_err(|e| {
+        Error::new("invalid_result", format!("handler response: {e}")).with_status(500)
+    })?;
+    Ok((bytes, status))
 }
 
 /// A reducer's encoded arguments and their format.

@@ -13,6 +13,7 @@ use crate::config::ServerConfig;
 use crate::error::{Error, Result};
 use crate::facade::Cosmictron;
 use crate::http::rate_limit::RateLimiter;
+use crate::http::route_limit::RouteLimiter;
 use crate::ws::SubscriptionHub;
 
 /// What needs the data directory recovered.
@@ -37,6 +38,8 @@ pub(crate) struct Counters {
     pub(crate) ws_messages_in: AtomicU64,
     pub(crate) ws_messages_out: AtomicU64,
     pub(crate) rate_limited: AtomicU64,
+    pub(crate) route_calls: AtomicU64,
+    pub(crate) route_errors: AtomicU64,
 }
 
 impl Counters {
@@ -51,10 +54,14 @@ pub(crate) struct AppState {
     core: OnceLock<Arc<Core>>,
     /// Why recovery failed, if it did (`/ready` reports it).
     pub(crate) failure: OnceLock<String>,
+    /// Why the server stopped itself at start (`run` returns it as an error).
+    pub(crate) start_refused: OnceLock<String>,
     pub(crate) started: Instant,
     pub(crate) counters: Counters,
     pub(crate) ip_limiter: RateLimiter,
     pub(crate) identity_limiter: RateLimiter,
+    /// The rate limits modules declare on their HTTP routes.
+    pub(crate) route_limiter: RouteLimiter,
     pub(crate) shutdown: tokio::sync::watch::Sender<bool>,
     next_connection: AtomicU64,
 }
@@ -65,9 +72,11 @@ impl AppState {
         AppState {
             ip_limiter: RateLimiter::new(config.rate_limit_per_ip),
             identity_limiter: RateLimiter::new(config.rate_limit_per_identity),
+            route_limiter: RouteLimiter::default(),
             config,
             core: OnceLock::new(),
             failure: OnceLock::new(),
+            start_refused: OnceLock::new(),
             started: Instant::now(),
             counters: Counters::default(),
             shutdown,
@@ -89,6 +98,11 @@ impl AppState {
 
     pub(crate) fn set_core(&self, core: Core) {
         let _ = self.core.set(Arc::new(core));
+    }
+
+    /// Whether modules' routes are served at the root too (`expose`).
+    pub(crate) fn exposes_modules(&self) -> bool {
+        !self.config.expose.is_empty()
     }
 
     pub(crate) fn is_ready(&self) -> bool {

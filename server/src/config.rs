@@ -59,6 +59,9 @@ pub struct ServerConfig {
     pub admin_password: Option<String>,
     /// Modules deployed (or upgraded) at start, owned by the admin account.
     pub deploy_on_start: Vec<ModuleFile>,
+    /// Modules whose HTTP routes are also served at the root (`{path}` beside
+    /// `/m/{module}{path}`), earlier ones first; colliding routes are refused at start.
+    pub expose: Vec<String>,
 }
 
 /// A module to deploy at start: its name and its `.wasm` file.
@@ -96,6 +99,7 @@ impl Default for ServerConfig {
             admin_email: None,
             admin_password: None,
             deploy_on_start: Vec::new(),
+            expose: Vec::new(),
         }
     }
 }

@@ -173,6 +173,11 @@ impl Cosmictron {
             }
         }
         let module = inner.host.load(name, wasm)?;
+        let routes = module
+            .routes()
+            .map(|(_, r)| (r.method.clone(), r.path.clone()))
+            .collect();
+        self.check_exposure(name, routes)?;
         if options.clear_data && inner.engine.database(name).is_ok() {
             inner.engine.drop_database(name)?;
         }

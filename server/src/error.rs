@@ -47,6 +47,9 @@ pub enum Error {
     Sql(#[from] SqlError),
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
+    /// Routes of exposed modules that would collide (or hide under the server's own API).
+    #[error("conflicting module routes: {}", .0.join("; "))]
+    RouteConflict(Vec<String>),
     /// A request the HTTP or WebSocket layer refuses: its status and stable code.
     #[error("{message}")]
     Request {
@@ -73,6 +76,7 @@ impl Error {
             Error::CorruptStore { .. } => "corrupt",
             Error::Sql(e) => e.code(),
             Error::InvalidConfig(_) => "invalid_config",
+            Error::RouteConflict(_) => "route_conflict",
             Error::Request { code, .. } => code,
             Error::RateLimited { .. } => "rate_limited",
         }
@@ -95,6 +99,7 @@ impl Error {
             Error::Io { .. } | Error::CorruptStore { .. } => 503,
             Error::Sql(e) => sql_status(e),
             Error::InvalidConfig(_) => 500,
+            Error::RouteConflict(_) => 409,
             Error::Request { status, .. } => *status,
             Error::RateLimited { .. } => 429,
         }

@@ -63,6 +63,7 @@ impl Deployed {
                 .def()
                 .reducers
                 .iter()
+                .filter(|r| r.http.is_none())
                 .map(|r| r.name.clone())
                 .collect(),
         }
@@ -81,6 +82,8 @@ pub(crate) struct Inner {
     /// Serializes deploys and undeploys, so two of them cannot race on one name's database.
     pub(crate) deploy_lock: Mutex<()>,
     pub(crate) scheduler: SchedulerConfig,
+    /// Modules whose HTTP routes are served at the root too, in order of precedence.
+    pub(crate) exposed: RwLock<Vec<String>>,
 }
 
 /// An embedded Cosmictron: one data directory, any number of modules, each with its own
@@ -161,6 +164,7 @@ impl Cosmictron {
             modules: RwLock::new(BTreeMap::new()),
             deploy_lock: Mutex::new(()),
             scheduler: config.scheduler.clone(),
+            exposed: RwLock::new(Vec::new()),
         });
         let mut this = Cosmictron {
             inner,

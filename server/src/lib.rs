@@ -20,7 +20,8 @@
 //! Layout:
 //! - `facade.rs`      [`Cosmictron`]: open, call, connect clients, read, schedules
 //! - `deploy.rs`      deploy, upgrade (schema rules), undeploy, reload at open
-//! - `module_info.rs` [`ModuleInfo`]: a module's tables and reducers, described
+//! - `module_http.rs` modules' HTTP routes: match, call, expose at the root
+//! - `module_info.rs` [`ModuleInfo`]: a module's tables, reducers and routes, described
 //! - `scheduler.rs`   the background thread firing scheduled reducers
 //! - `store.rs`       the module store in the data directory
 //! - `testing.rs`     [`testing::TestModule`]: module authors' `cargo test` helper
@@ -41,6 +42,7 @@ mod deploy;
 mod error;
 mod facade;
 mod http;
+mod module_http;
 mod module_info;
 mod run;
 mod scheduler;
@@ -50,10 +52,12 @@ mod ws;
 
 pub use config::{ModuleFile, RateLimit, ServerConfig};
 pub use cosmictron_types::ConnectionId;
-pub use cosmictron_wasm_host::{Args, CallContext, Schedule};
+pub use cosmictron_types::{RouteRequest, RouteResponse};
+pub use cosmictron_wasm_host::{Args, CallContext, MatchedRoute, RouteMatch, Schedule};
 pub use deploy::DeployOptions;
 pub use error::{Error, Result};
 pub use facade::{CallResult, Cosmictron, CosmictronConfig, DeployInfo, RawCallResult};
-pub use module_info::{ArgInfo, ColumnInfo, ModuleInfo, ReducerInfo, TableInfo};
+pub use module_http::RouteResult;
+pub use module_info::{ArgInfo, ColumnInfo, ModuleInfo, ReducerInfo, RouteInfo, TableInfo};
 pub use run::{run, shutdown_signal};
 pub use scheduler::SchedulerConfig;

@@ -1,8 +1,8 @@
 //! [`ModuleInfo`]: what `GET /v1/modules/:name` shows about a deployed module — its version,
-//! owner and deploy time, its tables (columns, indexes, policies) and its reducers (arguments
-//! with their types).
+//! owner and deploy time, its tables (columns, indexes, policies), its reducers (arguments
+//! with their types) and its HTTP routes.
 
-use cosmictron_types::{Identity, IndexDef, TableDef, Timestamp};
+use cosmictron_types::{Identity, IndexDef, RateLimitSpec, TableDef, Timestamp};
 use cosmictron_wasm_host::ModuleDef;
 use serde::Serialize;
 
@@ -17,6 +17,19 @@ pub struct ModuleInfo {
     pub deployed_at: Timestamp,
     pub tables: Vec<TableInfo>,
     pub reducers: Vec<ReducerInfo>,
+    /// The module's HTTP routes (served under `/m/{module}`).
+    pub routes: Vec<RouteInfo>,
+}
+
+/// One HTTP route: method, path pattern, handler, whether it only reads, its rate limit.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RouteInfo {
+    pub method: String,
+    pub path: String,
+    pub handler: String,
+    pub read_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitSpec>,
 }
 
 /// One of the module's tables.
@@ -100,6 +113,7 @@ pub(crate) fn describe(
         reducers: def
             .reducers
             .iter()
+            .filter(|r| r.http.is_none())
             .map(|r| ReducerInfo {
                 name: r.name.clone(),
                 args: r
@@ -112,6 +126,16 @@ pub(crate) fn describe(
                     })
                     .collect(),
                 lifecycle: r.lifecycle.clone(),
+            })
+            .collect(),
+        routes: def
+            .routes()
+            .map(|(r, spec)| RouteInfo {
+                method: spec.method.clone(),
+                path: spec.path.clone(),
+                handler: r.name.clone(),
+                read_only: spec.read_only,
+                rate_limit: spec.rate_limit.clone(),
             })
             .collect(),
     }

@@ -29,6 +29,7 @@ async fn open_core(config: &ServerConfig) -> Result<Core> {
             tracing::info!(module = %info.name, version = %info.version, "deployed at start");
         }
     }
+    db.expose(&config.expose)?;
     let sql_config = cosmictron_sql::SqlConfig {
         rows_max: config.sql_max_rows,
         ..cosmictron_sql::SqlConfig::default()
@@ -62,6 +63,13 @@ pub async fn run(
                 tracing::info!(modules = core.db.modules().len(), "ready");
                 recovering.set_core(core);
             }
+            // Colliding exposed routes are a configuration mistake: refuse to serve.
+            Err(e @ Error::RouteConflict(_)) => {
+                tracing::error!(error = %e, "refusing to start");
+                let _ = recovering.failure.set(e.to_string());
+                let _ = recovering.start_refused.set(e.to_string());
+                let _ = recovering.shutdown.send(true);
+            }
             Err(e) => {
                 tracing::error!(error = %e, "recovery failed");
                 let _ = recovering.failure.set(e.to_string());
@@ -70,13 +78,17 @@ pub async fn run(
     });
     let app = crate::http::router(state.clone());
     let stopping = state.clone();
+    let mut refused = state.shutdown.subscribe();
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move {
-        shutdown.await;
-        tracing::info!("shutting down");
+        tokio::select! {
+            () = shutdown => tracing::info!("shutting down"),
+            // The server stopped itself (routes that cannot be served).
+            _ = refused.wait_for(|stop| *stop) => {}
+        }
         let _ = stopping.shutdown.send(true);
     })
     .await
@@ -84,7 +96,10 @@ pub async fn run(
     if let Ok(core) = state.core() {
         core.db.flush()?;
     }
-    Ok(())
+    match state.start_refused.get() {
+        Some(reason) => Err(Error::InvalidConfig(reason.clone())),
+        None => Ok(()),
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

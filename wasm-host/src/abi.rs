@@ -7,9 +7,9 @@
 //! [`AbiViolation`](crate::memory). The table calls are in `abi_tables.rs`, the schedule calls
 //! in `schedule.rs`; this file has the buffer, result, log and random calls.
 
-use cosmictron_engine::WriteTx;
 use wasmtime::{Caller, Linker};
 
+use crate::call_tx::CallTx;
 use crate::error::ModuleError;
 use crate::logs::{LogLevel, LogLine};
 use crate::memory::{guest_slice, read_bytes, violation, write_bytes};
@@ -56,7 +56,7 @@ pub(crate) enum Answer {
 /// duration; it is always put back.
 pub(crate) fn data_call(
     caller: &mut Call<'_>,
-    op: impl FnOnce(&mut WriteTx<'static>, &mut HostState) -> Result<Answer, ModuleError>,
+    op: impl FnOnce(&mut CallTx, &mut HostState) -> Result<Answer, ModuleError>,
 ) -> wasmtime::Result<i32> {
     let state = caller.data_mut();
     let Some(mut tx) = state.tx.take() else {
@@ -72,7 +72,7 @@ pub(crate) fn data_call(
 pub(crate) fn data_call_on(
     caller: &mut Call<'_>,
     (ptr, len, what): (u32, u32, &str),
-    op: impl FnOnce(&mut WriteTx<'static>, &HostState, &[u8]) -> Result<Answer, ModuleError>,
+    op: impl FnOnce(&mut CallTx, &HostState, &[u8]) -> Result<Answer, ModuleError>,
 ) -> wasmtime::Result<i32> {
     let memory = caller
         .data()

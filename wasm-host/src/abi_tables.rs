@@ -6,7 +6,7 @@
 use std::ops::Bound;
 use std::sync::Arc;
 
-use cosmictron_engine::{EngineError, TableSchema, WriteTx};
+use cosmictron_engine::{EngineError, TableSchema};
 use cosmictron_types::{ColumnDef, Value, decode_row, encode_row, encode_row_into};
 
 use crate::abi::{Answer, Call, data_call, data_call_on};
@@ -16,7 +16,7 @@ use crate::policy::WriteKind;
 use crate::schedule::is_reserved_table;
 use crate::state::HostState;
 
-type Tx = WriteTx<'static>;
+use crate::call_tx::CallTx as Tx;
 
 /// The schema of a module table; the host's own tables do not exist for the module.
 fn schema(tx: &Tx, table: &str) -> Result<Arc<TableSchema>, EngineError> {
@@ -90,12 +90,13 @@ pub(crate) fn table_insert(
 ) -> wasmtime::Result<i32> {
     let table = read_str(&caller, np, nl, "table name")?;
     data_call_on(&mut caller, (rp, rl, "row"), |tx, state, row| {
+        tx.write()?;
         let schema = schema(tx, &table)?;
         let row = decode(&table, schema.columns(), row)?;
         // Checked before the insert, on the row as given (an auto-increment column still
         // holds the 0 that asks for a fresh id).
         check(state, &table, &row, WriteKind::Insert)?;
-        let stored = tx.insert(&table, row)?;
+        let stored = tx.write()?.insert(&table, row)?;
         encode(schema.columns(), &stored)
     })
 }
@@ -109,6 +110,7 @@ pub(crate) fn table_update(
 ) -> wasmtime::Result<i32> {
     let table = read_str(&caller, np, nl, "table name")?;
     data_call_on(&mut caller, (rp, rl, "row"), |tx, state, row| {
+        tx.write()?;
         let schema = schema(tx, &table)?;
         let row = decode(&table, schema.columns(), row)?;
         if state.policies.has(&table) {
@@ -127,7 +129,7 @@ pub(crate) fn table_update(
                 }
             }
         }
-        let old = tx.update(&table, row)?;
+        let old = tx.write()?.update(&table, row)?;
         encode(schema.columns(), &old)
     })
 }
@@ -141,6 +143,8 @@ pub(crate) fn table_delete(
 ) -> wasmtime::Result<i32> {
     let (table, key) = args(&caller, (np, nl), (kp, kl))?;
     data_call(&mut caller, |tx, state| {
+        // A read-only call fails here, whatever the table.
+        tx.write()?;
         let schema = schema(tx, &table)?;
         let key = decode(&table, &key_columns(&schema)?, &key)?;
         if state.policies.has(&table)
@@ -148,7 +152,7 @@ pub(crate) fn table_delete(
         {
             check(state, &table, &old, WriteKind::Delete)?;
         }
-        let old = tx.delete(&table, &key)?;
+        let old = tx.write()?.delete(&table, &key)?;
         optional(schema.columns(), old)
     })
 }
@@ -281,8 +285,6 @@ pub(crate) fn table_range(
             &index,
             bound(bounds & 1 != 0, bounds & 2 != 0, &lower),
             bound(bounds & 4 != 0, bounds & 8 != 0, &upper),
-            // The call buffer limit bounds the answer.
-            usize::MAX,
         )?;
         rows_answer(schema.columns(), &rows)
     })

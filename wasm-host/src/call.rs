@@ -9,6 +9,7 @@ use cosmictron_types::{ConnectionId, Identity, Timestamp};
 use serde_json::value::RawValue;
 use wasmtime::Trap;
 
+use crate::call_tx::CallTx;
 use crate::config::HostConfig;
 use crate::error::{HostError, ModuleError, Result};
 use crate::memory::AbiViolation;
@@ -69,8 +70,21 @@ pub(crate) enum Authority {
 }
 
 /// Status codes `__cosmictron_call` returns.
-const CALL_OK: u32 = 0;
+pub(crate) const CALL_OK: u32 = 0;
 const CALL_REDUCER_ERROR: u32 = 1;
+
+/// Idle instances kept per module: enough for read-only handlers running beside the writer
+/// without instantiating per request, few enough to bound memory.
+const IDLE_INSTANCES_MAX: usize = 4;
+
+/// The error of a call that did not succeed (`status` other than 0).
+pub(crate) fn failed_call(status: u32, result: &[u8]) -> HostError {
+    match module_error(result) {
+        Ok(e) if status == CALL_REDUCER_ERROR => HostError::Reducer(e),
+        Ok(e) => HostError::AbiViolation(e.message),
+        Err(e) => e,
+    }
+}
 
 /// Argument formats in the call header.
 const ARGS_JSON: u8 = 0;
@@ -116,7 +130,7 @@ fn module_error(bytes: &[u8]) -> Result<ModuleError> {
 }
 
 /// The call input: the header, then the arguments.
-fn call_input(
+pub(crate) fn call_input(
     module_identity: Identity,
     authority: Authority,
     timestamp: Timestamp,
@@ -177,7 +191,7 @@ impl LoadedModule {
 
     /// Calls `reducer` in a transaction of its own: commits on success, rolls back on any
     /// error (the reducer's own, a trap, a time-out, the memory limit, an ABI violation, a
-    /// write policy). Lifecycle reducers are not callable: `no_such_reducer`.
+    /// write policy). Lifecycle reducers and HTTP handlers are not callable: `no_such_reducer`.
     pub fn call_with(
         &self,
         db: &Database,
@@ -186,7 +200,7 @@ impl LoadedModule {
         ctx: CallContext,
     ) -> Result<CallOutcome> {
         match self.def().reducer(reducer) {
-            Some((_, def)) if def.lifecycle.is_none() => {}
+            Some((_, def)) if def.lifecycle.is_none() && def.http.is_none() => {}
             _ => return Err(HostError::NoSuchReducer(reducer.to_owned())),
         }
         self.call_in_own_tx(db, reducer, args, Authority::Client(ctx))
@@ -254,7 +268,37 @@ impl LoadedModule {
             .reducer(reducer)
             .ok_or_else(|| HostError::NoSuchReducer(reducer.to_owned()))?;
         let input = call_input(self.identity(), authority, timestamp, args)?;
-        let taken = self.idle.lock().take();
+        let (tx, status, result) = self.guest_call(CallTx::Write(tx), id, input, authority)?;
+        let CallTx::Write(tx) = tx else {
+            return Err(HostError::Runtime(
+                "the reducer's transaction was lost".into(),
+            ));
+        };
+        match status {
+            CALL_OK => {
+                let text = String::from_utf8(result).map_err(|_| {
+                    HostError::AbiViolation("the reducer's result is not UTF-8".into())
+                })?;
+                let value = RawValue::from_string(text).map_err(|e| {
+                    HostError::AbiViolation(format!("the reducer's result is not JSON: {e}"))
+                })?;
+                Ok((tx, value))
+            }
+            other => Err(failed_call(other, &result)),
+        }
+    }
+
+    /// One guest call of `__cosmictron_call(id)` with `input` in the buffer and `tx` lent to
+    /// the store: the transaction back, the status and the result bytes. A trapped instance
+    /// is dropped (never reused); a healthy one goes back to the idle pool.
+    pub(crate) fn guest_call(
+        &self,
+        tx: CallTx,
+        id: u32,
+        input: Vec<u8>,
+        authority: Authority,
+    ) -> Result<(CallTx, u32, Vec<u8>)> {
+        let taken = self.idle.lock().pop();
         let mut instance = match taken {
             Some(instance) => instance,
             None => self.instantiate()?,
@@ -281,21 +325,13 @@ impl LoadedModule {
             // The instance is dropped here: a trapped instance is never reused.
             Err(e) => return Err(trap_error(e, instance.store.data(), &self.config)),
         };
-        *self.idle.lock() = Some(instance);
-        let tx =
-            tx.ok_or_else(|| HostError::Runtime("the reducer's transaction was lost".into()))?;
-        match status {
-            CALL_OK => {
-                let text = String::from_utf8(result).map_err(|_| {
-                    HostError::AbiViolation("the reducer's result is not UTF-8".into())
-                })?;
-                let value = RawValue::from_string(text).map_err(|e| {
-                    HostError::AbiViolation(format!("the reducer's result is not JSON: {e}"))
-                })?;
-                Ok((tx, value))
+        {
+            let mut idle = self.idle.lock();
+            if idle.len() < IDLE_INSTANCES_MAX {
+                idle.push(instance);
             }
-            CALL_REDUCER_ERROR => Err(HostError::Reducer(module_error(&result)?)),
-            _ => Err(HostError::AbiViolation(module_error(&result)?.message)),
         }
+        let tx = tx.ok_or_else(|| HostError::Runtime("the call's transaction was lost".into()))?;
+        Ok((tx, status, result))
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use cosmictron_types::{TableDef, is_identifier};
+use cosmictron_types::{PathPattern, ROUTE_METHODS, RouteSpec, TableDef, is_identifier};
 use serde::{Deserialize, Serialize};
 
 use crate::schedule::RESERVED_PREFIX;
@@ -21,8 +21,8 @@ pub struct ModuleDef {
     pub reducers: Vec<ReducerDef>,
 }
 
-/// One reducer: its name, its argument names (in order) and their Rust types as written, and
-/// its lifecycle role if any.
+/// One reducer: its name, its argument names (in order) and their Rust types as written, its
+/// lifecycle role if any, and — for an HTTP handler — its route.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReducerDef {
     pub name: String,
@@ -33,6 +33,9 @@ pub struct ReducerDef {
     pub arg_types: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<String>,
+    /// Set for an HTTP route handler: called with a request, never as a reducer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<RouteSpec>,
 }
 
 impl ModuleDef {
@@ -54,9 +57,19 @@ impl ModuleDef {
             .find(|r| r.lifecycle.as_deref() == Some(lifecycle))
     }
 
-    /// Reducers callers (and schedules) may call: those without a lifecycle role.
+    /// Reducers callers (and schedules) may call: those without a lifecycle role that are not
+    /// HTTP handlers.
     pub fn callable_reducers(&self) -> impl Iterator<Item = &ReducerDef> {
-        self.reducers.iter().filter(|r| r.lifecycle.is_none())
+        self.reducers
+            .iter()
+            .filter(|r| r.lifecycle.is_none() && r.http.is_none())
+    }
+
+    /// The HTTP handlers with their routes.
+    pub fn routes(&self) -> impl Iterator<Item = (&ReducerDef, &RouteSpec)> {
+        self.reducers
+            .iter()
+            .filter_map(|r| r.http.as_ref().map(|h| (r, h)))
     }
 
     /// Every problem with the definition (empty when it makes sense).
@@ -116,8 +129,54 @@ impl ModuleDef {
                 )),
             }
         }
+        problems.extend(route_problems(self));
         problems
     }
+}
+
+/// Every problem with the module's routes: methods, patterns, rate limits, handlers that are
+/// also lifecycle reducers or take arguments, and two routes that match the same requests.
+fn route_problems(def: &ModuleDef) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut seen = HashSet::new();
+    for (r, route) in def.routes() {
+        let name = &r.name;
+        if !ROUTE_METHODS.contains(&route.method.as_str()) {
+            problems.push(format!(
+                "route handler `{name}`: method `{}` is not one of {}",
+                route.method,
+                ROUTE_METHODS.join(", ")
+            ));
+        }
+        match PathPattern::parse(&route.path) {
+            Ok(pattern) => {
+                if !seen.insert((route.method.clone(), pattern.shape())) {
+                    problems.push(format!(
+                        "route `{} {}` (handler `{name}`) matches the same requests as an \
+                         earlier route",
+                        route.method, route.path
+                    ));
+                }
+            }
+            Err(reason) => problems.push(format!("route handler `{name}`: {reason}")),
+        }
+        if let Some(limit) = &route.rate_limit {
+            for p in limit.problems() {
+                problems.push(format!("route handler `{name}`: {p}"));
+            }
+        }
+        if r.lifecycle.is_some() {
+            problems.push(format!(
+                "route handler `{name}` cannot also be a lifecycle reducer"
+            ));
+        }
+        if !r.args.is_empty() {
+            problems.push(format!(
+                "route handler `{name}` takes the request, not named arguments"
+            ));
+        }
+    }
+    problems
 }
 
 #[cfg(test)]
@@ -132,6 +191,7 @@ mod tests {
             args: args.iter().map(|a| (*a).to_owned()).collect(),
             arg_types: Vec::new(),
             lifecycle: lifecycle.map(str::to_owned),
+            http: None,
         }
     }
 
@@ -173,5 +233,67 @@ mod tests {
         );
         let callable: Vec<&str> = def.callable_reducers().map(|r| r.name.as_str()).collect();
         assert_eq!(callable, ["typed"]);
+    }
+
+    fn route(name: &str, method: &str, path: &str) -> ReducerDef {
+        let mut r = reducer(name, &[], None);
+        r.http = Some(RouteSpec {
+            method: method.into(),
+            path: path.into(),
+            read_only: false,
+            rate_limit: None,
+        });
+        r
+    }
+
+    #[test]
+    fn every_route_problem_is_reported() {
+        // Proves unknown methods, malformed patterns, routes matching the same requests,
+        // lifecycle handlers, handlers with arguments and bad rate limits are each refused,
+        // and that handlers are not callable reducers.
+        let mut lifecycle = route("l", "GET", "/l");
+        lifecycle.lifecycle = Some("init".into());
+        let mut with_args = route("w", "GET", "/w");
+        with_args.args = vec!["x".into()];
+        let mut limited = route("r", "GET", "/r");
+        if let Some(h) = &mut limited.http {
+            h.rate_limit = Some(cosmictron_types::RateLimitSpec {
+                requests: 0,
+                window_secs: 60,
+                key: "ip".into(),
+            });
+        }
+        let def = ModuleDef {
+            abi_version: ABI_VERSION,
+            tables: Vec::new(),
+            reducers: vec![
+                route("a", "GET", "/machines/:id"),
+                route("b", "GET", "/machines/:key"),
+                route("c", "POST", "/machines/:key"),
+                route("d", "FETCH", "/d"),
+                route("e", "GET", "no-slash"),
+                lifecycle,
+                with_args,
+                limited,
+                reducer("plain", &[], None),
+            ],
+        };
+        let problems = def.problems();
+        for expected in [
+            "route `GET /machines/:key` (handler `b`) matches the same requests as an earlier route",
+            "route handler `d`: method `FETCH` is not one of GET, POST, PUT, PATCH, DELETE",
+            "route handler `e`: route path `no-slash` must start with `/`",
+            "route handler `l` cannot also be a lifecycle reducer",
+            "route handler `w` takes the request, not named arguments",
+            "route handler `r`: a rate limit allows at least 1 request",
+        ] {
+            assert!(
+                problems.iter().any(|p| p == expected),
+                "missing {expected:?}: {problems:#?}"
+            );
+        }
+        assert_eq!(problems.len(), 6, "{problems:#?}");
+        let callable: Vec<&str> = def.callable_reducers().map(|r| r.name.as_str()).collect();
+        assert_eq!(callable, ["plain"]);
     }
 }

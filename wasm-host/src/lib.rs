@@ -28,6 +28,8 @@
 //! Layout:
 //! - `module.rs`     [`WasmHost`] (engine, linker, timeout clock) and [`LoadedModule`]
 //! - `call.rs`       the call input, running a reducer in a transaction; traps → error codes
+//! - `call_tx.rs`    what data calls run on: the write transaction or a read-only snapshot
+//! - `route.rs`      HTTP routes: matching a request, running its handler (writer or snapshot)
 //! - `abi.rs`        the `cosmictron_v1` linker; buffer, result, log and random imports
 //! - `abi_tables.rs` the table imports (insert, update, delete, get, scan, find, range)
 //! - `schedule.rs`   scheduled reducers: imports, the schedules table, firing due ones
@@ -44,6 +46,7 @@
 mod abi;
 mod abi_tables;
 mod call;
+mod call_tx;
 mod config;
 mod def;
 mod error;
@@ -51,6 +54,7 @@ mod logs;
 mod memory;
 mod module;
 mod policy;
+mod route;
 mod schedule;
 mod state;
 mod upgrade;
@@ -62,6 +66,7 @@ pub use def::{ABI_VERSION, LIFECYCLES, ModuleDef, ReducerDef};
 pub use error::{HostError, ModuleError, Result};
 pub use logs::{LogLevel, LogLine};
 pub use module::{LoadedModule, WasmHost, module_identity};
+pub use route::{MatchedRoute, RouteMatch, RouteOutcome};
 pub use schedule::{
     SCHEDULES_TABLE, Schedule, ScheduledRun, ensure_schedules_table, schedules_table_def,
 };

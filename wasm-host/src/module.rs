@@ -15,6 +15,7 @@ use crate::def::ModuleDef;
 use crate::error::{HostError, Result};
 use crate::logs::{LogLine, ModuleLogs};
 use crate::policy::WritePolicies;
+use crate::route::RouteTable;
 use crate::state::{HostState, Shared};
 use crate::validate::{self, CALL, DESCRIBE};
 
@@ -101,7 +102,7 @@ impl WasmHost {
                 tables: Vec::new(),
                 reducers: Vec::new(),
             },
-            idle: Mutex::new(None),
+            idle: Mutex::new(Vec::new()),
             shared: Shared {
                 logs: Arc::new(ModuleLogs::new(self.config.module_log_lines_max)),
                 policies: Arc::new(WritePolicies::default()),
@@ -109,6 +110,7 @@ impl WasmHost {
             },
             config: self.config.clone(),
             reducer_names: Vec::new(),
+            route_table: RouteTable::default(),
         };
         // The policies and the reducer list come from the definition, so the first instance
         // gets them once it has described the module.
@@ -120,6 +122,7 @@ impl WasmHost {
             .iter()
             .map(|r| Arc::from(r.name.as_str()))
             .collect();
+        loaded.route_table = RouteTable::new(&loaded.def);
         let policies = WritePolicies::compile(&loaded.def)
             .map_err(|problems| HostError::InvalidModule { problems })?;
         loaded.shared.policies = Arc::new(policies);
@@ -133,7 +136,7 @@ impl WasmHost {
         let state = instance.store.data_mut();
         state.policies = loaded.shared.policies.clone();
         state.schedulable = loaded.shared.schedulable.clone();
-        *loaded.idle.lock() = Some(instance);
+        loaded.idle.lock().push(instance);
         Ok(loaded)
     }
 }
@@ -210,13 +213,16 @@ pub struct LoadedModule {
     registrations: Vec<String>,
     pre: InstancePre<HostState>,
     def: ModuleDef,
-    /// The instance kept between calls; taken by a call, put back unless it trapped.
-    pub(crate) idle: Mutex<Option<Instance>>,
+    /// Instances kept between calls; each call takes one (or instantiates one when none is
+    /// idle) and puts it back unless it trapped.
+    pub(crate) idle: Mutex<Vec<Instance>>,
     pub(crate) config: HostConfig,
     /// What every instance shares: the log ring, the write policies, the reducer list.
     shared: Shared,
     /// The reducers' names by id, shared with the store for log lines.
     pub(crate) reducer_names: Vec<Arc<str>>,
+    /// The HTTP routes, parsed.
+    pub(crate) route_table: RouteTable,
 }
 
 impl std::fmt::Debug for LoadedModule {
@@ -253,11 +259,13 @@ impl LoadedModule {
         &self.def
     }
 
-    /// Discards the idle instance and instantiates a fresh one (what follows a trap); frees
+    /// Discards the idle instances and instantiates a fresh one (what follows a trap); frees
     /// the memory a module grew during earlier calls.
     pub fn reset_instance(&self) -> Result<()> {
         let instance = self.instantiate()?;
-        *self.idle.lock() = Some(instance);
+        let mut idle = self.idle.lock();
+        idle.clear();
+        idle.push(instance);
         Ok(())
     }
 

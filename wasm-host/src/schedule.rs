@@ -110,6 +110,7 @@ pub(crate) fn schedule(
     let reducer = read_str(&caller, rp, rl, "reducer name")?;
     let args = read_bytes(&caller, ap, al, "schedule arguments")?;
     data_call(&mut caller, |tx, state| {
+        let tx = tx.write()?;
         let refuse = |message: String| ModuleError {
             code: "invalid_schedule".into(),
             message,
@@ -159,7 +160,7 @@ pub(crate) fn schedule(
 pub(crate) fn schedule_cancel(mut caller: Call<'_>, id: i64) -> wasmtime::Result<i32> {
     data_call(&mut caller, |tx, _| {
         let id = u64::try_from(id).unwrap_or_default();
-        match tx.delete(SCHEDULES_TABLE, &[Value::U64(id)])? {
+        match tx.write()?.delete(SCHEDULES_TABLE, &[Value::U64(id)])? {
             Some(_) => Ok(Answer::Bytes(Vec::new())),
             None => Ok(Answer::NotFound),
         }

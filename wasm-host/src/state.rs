@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use cosmictron_engine::WriteTx;
 use cosmictron_types::Identity;
 use wasmtime::{Memory, ResourceLimiter};
 
+use crate::call_tx::CallTx;
 use crate::logs::ModuleLogs;
 use crate::policy::WritePolicies;
 
@@ -17,11 +17,11 @@ pub(crate) struct HostState {
     pub(crate) buffer: Vec<u8>,
     /// Module → host: the answer of `__cosmictron_describe` / `__cosmictron_call`.
     pub(crate) result: Option<Vec<u8>>,
-    /// The reducer call's write transaction, owned by the store while the guest runs (wasmtime
-    /// store data is `'static`, so the transaction owns its database handle), and taken back
-    /// by the call before it commits or rolls back. `None` between calls: a data call then is
-    /// an ABI violation.
-    pub(crate) tx: Option<WriteTx<'static>>,
+    /// The call's write transaction (or, for a read-only handler, its snapshot), owned by the
+    /// store while the guest runs (wasmtime store data is `'static`, so the transaction owns
+    /// its database handle), and taken back by the call before it commits or rolls back.
+    /// `None` between calls: a data call then is an ABI violation.
+    pub(crate) tx: Option<CallTx>,
     /// Whose write policies apply to this call's writes: `None` runs as the module itself
     /// (init, scheduled reducers), which policies do not restrict.
     pub(crate) policy_identity: Option<Identity>,

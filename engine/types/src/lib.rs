@@ -11,6 +11,7 @@
 //! - `schema.rs`      [`TableDef`] with columns, primary key, indexes, foreign keys, flags, policies
 //! - `row_codec.rs`   [`encode_row`] / [`decode_row`]: the binary row format
 //! - `key.rs`         [`encode_key`]: memcomparable index keys
+//! - `http.rs`        module HTTP routes: [`RouteSpec`], [`PathPattern`], [`RouteRequest`] / [`RouteResponse`]
 //! - `error.rs`       [`TypeError`], the crate's one error type
 //!
 //! ```
@@ -30,6 +31,7 @@
 mod column_type;
 mod connection;
 mod error;
+mod http;
 mod key;
 mod row_codec;
 mod schema;
@@ -38,6 +40,10 @@ mod value;
 pub use column_type::{ColumnType, ScalarType};
 pub use connection::ConnectionId;
 pub use error::{Result, TypeError};
+pub use http::{
+    PathPattern, ROUTE_METHODS, RateLimitSpec, RouteRequest, RouteResponse, RouteSpec, Segment,
+    percent_decode, split_path,
+};
 pub use key::{KeySink, encode_key, encode_key_value};
 pub use row_codec::{
     decode_column, decode_row, encode_row, encode_row_into, get_varint, put_varint,

@@ -1,4 +1,5 @@
-//! cosmictron-sdk-macros: the `#[table]` and `#[reducer]` attributes of the module SDK.
+//! cosmictron-sdk-macros: the `#[table]`, `#[reducer]` and `#[route]` attributes of the module
+//! SDK.
 //!
 //! Use them through `cosmictron-sdk`, which re-exports them and documents the syntax; the
 //! generated code names only `::cosmictron_sdk::…` paths.
@@ -11,10 +12,12 @@
 //! Layout:
 //! - `table.rs`   `#[table]` and its field attributes → a `Table` impl, a typed accessor trait
 //! - `reducer.rs` `#[reducer]` → an argument struct, an invoker and a registration export
+//! - `route.rs`   `#[route]` → a request invoker and a registration export with the route
 
 use proc_macro::TokenStream;
 
 mod reducer;
+mod route;
 mod table;
 
 /// Declares a table; see `cosmictron_sdk::table` for the syntax.
@@ -29,6 +32,14 @@ pub fn table(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn reducer(attr: TokenStream, item: TokenStream) -> TokenStream {
     reducer::expand(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Declares an HTTP route handler; see `cosmictron_sdk::route` for the syntax.
+#[proc_macro_attribute]
+pub fn route(attr: TokenStream, item: TokenStream) -> TokenStream {
+    route::expand(attr.into(), item.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

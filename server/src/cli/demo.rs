@@ -11,6 +11,9 @@ use crate::testing::{build_module, package_name};
 
 pub(crate) const DEMO_EMAIL: &str = "demo@example.com";
 pub(crate) const DEMO_PASSWORD: &str = "cosmictron-demo";
+/// Example modules whose HTTP routes the demo serves at the root, so the product documents'
+/// curl examples work with only the host changed.
+pub(crate) const EXPOSED: [&str; 2] = ["agent_signup", "cosmios"];
 
 /// The source tree this binary was built from (where `examples/` is).
 fn source_root() -> PathBuf {

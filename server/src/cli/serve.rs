@@ -38,6 +38,10 @@ pub(crate) struct ServeArgs {
     /// Deploy (or upgrade) a module at start: NAME=PATH.wasm (repeatable; needs an admin).
     #[arg(long = "deploy", value_name = "NAME=PATH")]
     deploy: Vec<String>,
+    /// Serve this module's HTTP routes at the root too, beside /m/MODULE (repeatable; earlier
+    /// modules first). With --demo: agent_signup and cosmios unless given.
+    #[arg(long = "expose", value_name = "MODULE")]
+    expose: Vec<String>,
     /// Lifetime of session tokens, in seconds.
     #[arg(long, env = "COSMICTRON_TOKEN_TTL_SECS")]
     token_ttl_secs: Option<u64>,
@@ -106,7 +110,11 @@ pub(crate) fn config_of(a: ServeArgs) -> anyhow::Result<ServerConfig> {
             path: PathBuf::from(path),
         });
     }
+    c.expose.extend(a.expose);
     if a.demo {
+        if c.expose.is_empty() {
+            c.expose = demo::EXPOSED.iter().map(|m| (*m).to_owned()).collect();
+        }
         if c.admin_email.is_none() {
             c.admin_email = Some(demo::DEMO_EMAIL.into());
             c.admin_password = Some(demo::DEMO_PASSWORD.into());

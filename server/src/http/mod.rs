@@ -5,6 +5,8 @@
 //! - `reducer_routes.rs` `/v1/reducers/:name`, `/v1/modules/:module/reducers/:name`
 //! - `sql_routes.rs`     `/v1/sql`
 //! - `ops_routes.rs`     `/health`, `/ready`, `/diagnostics`, `/metrics`
+//! - `module_http.rs`    modules' own routes: `/m/{module}{path}`, and exposed ones at `{path}`
+//! - `route_limit.rs`    the rate limits modules declare on their routes (fixed windows)
 //! - `caller.rs`         the authenticated caller (bearer token) and its rate limit
 //! - `rate_limit.rs`     token buckets per IP and per identity
 //! - `response.rs`       `{"error": {"code", "message"}}` and body extractors
@@ -13,11 +15,13 @@
 pub(crate) mod auth_routes;
 pub(crate) mod blocking;
 pub(crate) mod caller;
+pub(crate) mod module_http;
 pub(crate) mod module_routes;
 pub(crate) mod ops_routes;
 pub(crate) mod rate_limit;
 pub(crate) mod reducer_routes;
 pub(crate) mod response;
+pub(crate) mod route_limit;
 pub(crate) mod sql_routes;
 
 use std::sync::Arc;
@@ -27,7 +31,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 
 use crate::app::{AppState, Counters};
 use crate::error::Error;
@@ -53,6 +57,31 @@ async fn time_limit(State(state): State<Arc<AppState>>, request: Request, next: 
             format!("the request took longer than {} ms", limit.as_millis()),
         )
         .into_response(),
+    }
+}
+
+/// What no API route matched: an exposed module's route, a static file, or 404.
+async fn fallback(
+    state: Arc<AppState>,
+    static_files: Option<tower_http::services::ServeDir>,
+    request: Request,
+) -> Response {
+    let request = if state.exposes_modules() {
+        match module_http::serve_exposed(&state, request).await {
+            Ok(response) => return response,
+            Err(request) => request,
+        }
+    } else {
+        request
+    };
+    let Some(mut files) = static_files else {
+        return response::not_found().await.into_response();
+    };
+    match files.try_call(request).await {
+        Ok(response) if response.status() != axum::http::StatusCode::NOT_FOUND => {
+            response.map(axum::body::Body::new)
+        }
+        _ => response::not_found().await.into_response(),
     }
 }
 
@@ -95,19 +124,33 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/health", get(ops_routes::health))
         .route("/ready", get(ops_routes::ready))
         .route("/metrics", get(ops_routes::metrics));
-    let routes = api.merge(probes).merge(crate::ws::routes());
-    // Static files (a dashboard) at `/`, after every API route; `index.html` for directories.
-    let routes = match &config.static_dir {
-        Some(dir) => routes.fallback_service(
-            tower_http::services::ServeDir::new(dir)
-                .append_index_html_on_directories(true)
-                .not_found_service(axum::handler::HandlerWithoutStateExt::into_service(
-                    response::not_found,
-                )),
-        ),
-        None => routes.fallback(response::not_found),
+    // Modules' own routes, under the per-IP limit like the API (their declared limits come on
+    // top, in the handler).
+    let module_routes = Router::new()
+        .route("/m/{module}", any(module_http::serve_module_root))
+        .route("/m/{module}/", any(module_http::serve_module_root))
+        .route("/m/{module}/{*path}", any(module_http::serve_module_path))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit_by_ip,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit));
+    let routes = api
+        .merge(probes)
+        .merge(module_routes)
+        .merge(crate::ws::routes());
+    // After every API route: exposed modules' routes, then static files (a dashboard) at `/`
+    // with `index.html` for directories, then 404.
+    let static_files = config
+        .static_dir
+        .as_ref()
+        .map(|dir| tower_http::services::ServeDir::new(dir).append_index_html_on_directories(true));
+    let fallback = move |State(state): State<Arc<AppState>>, request: Request| {
+        let static_files = static_files.clone();
+        async move { fallback(state, static_files, request).await }
     };
     routes
+        .fallback(fallback)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), count))
         .with_state(state)

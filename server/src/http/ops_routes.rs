@@ -82,6 +82,7 @@ pub(crate) async fn diagnostics(
         "modules": state.core().map(|core| core.db.modules().len()).unwrap_or(0),
         "http_requests": c.http_requests.load(Ordering::Relaxed),
         "reducer_calls": c.reducer_calls.load(Ordering::Relaxed),
+        "route_calls": c.route_calls.load(Ordering::Relaxed),
         "sql_queries": c.sql_queries.load(Ordering::Relaxed),
         "websocket_connections_open": c.ws_connections_open.load(Ordering::Relaxed),
         "subscriptions": subscription_stats(&state).iter().map(|(_, s)| s.subscriptions).sum::<usize>(),
@@ -91,6 +92,7 @@ pub(crate) async fn diagnostics(
             "modules": module_stats(&state),
             "accounts": state.core().ok().and_then(|core| core.auth.account_count().ok()),
             "reducer_errors": c.reducer_errors.load(Ordering::Relaxed),
+            "route_errors": c.route_errors.load(Ordering::Relaxed),
             "http_errors": c.http_errors.load(Ordering::Relaxed),
             "rate_limited": c.rate_limited.load(Ordering::Relaxed),
             "websocket_connections_total": c.ws_connections.load(Ordering::Relaxed),
@@ -134,6 +136,16 @@ pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> Result<Respon
             "cosmictron_reducer_errors_total",
             "Reducer calls that failed",
             &c.reducer_errors,
+        ),
+        (
+            "cosmictron_route_calls_total",
+            "Calls of modules' HTTP routes",
+            &c.route_calls,
+        ),
+        (
+            "cosmictron_route_errors_total",
+            "Calls of modules' HTTP routes that failed",
+            &c.route_errors,
         ),
         (
             "cosmictron_sql_queries_total",
