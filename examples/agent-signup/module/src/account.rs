@@ -4,11 +4,12 @@
 use cosmictron_sdk::{Error, ReducerContext, reducer};
 use serde_json::{Value as Json, json};
 
-use crate::secrets::{digest, same_digest};
+use crate::secrets::{digest, open, same_digest};
 use crate::state::{
     AUTO_DELETE_AFTER_DAYS, HUMAN_OWNED, UNCLAIMED, auth_type, invalid_agent_key, reported_limits,
 };
 use crate::tables::*;
+use crate::tokens;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
@@ -19,8 +20,7 @@ pub(crate) fn module_only() -> Error {
 
 /// The sign-up an `agk_` key belongs to; 401 `invalid_agent_key` otherwise.
 pub(crate) fn signup_by_agent_key(ctx: &ReducerContext, agent_key: &str) -> Result<Signup, Error> {
-    let key = agent_key.trim();
-    let key = key.strip_prefix("Bearer ").unwrap_or(key);
+    let key = bare_key(agent_key);
     if !key.starts_with("agk_") {
         return Err(invalid_agent_key());
     }
@@ -30,6 +30,12 @@ pub(crate) fn signup_by_agent_key(ctx: &ReducerContext, agent_key: &str) -> Resu
         Some(s) if same_digest(&s.agent_key_hash, &hash) => Ok(s),
         _ => Err(invalid_agent_key()),
     }
+}
+
+/// The key without surrounding blanks or a `Bearer ` prefix.
+pub(crate) fn bare_key(agent_key: &str) -> &str {
+    let key = agent_key.trim();
+    key.strip_prefix("Bearer ").unwrap_or(key)
 }
 
 /// The project of a sign-up (it exists as long as the sign-up does: the foreign key cascades).
@@ -43,21 +49,47 @@ pub(crate) fn project_of(ctx: &ReducerContext, signup: &Signup) -> Result<Projec
 #[reducer]
 pub fn status(ctx: &ReducerContext, agent_key: String) -> Result<Json, Error> {
     let signup = signup_by_agent_key(ctx, &agent_key)?;
-    let project = project_of(ctx, &signup)?;
+    status_answer(ctx, &signup, &agent_key)
+}
+
+/// The `/status` answer: the state, a fresh access token, and the bucket keys, unsealed with
+/// the agent key that authenticated the call.
+pub(crate) fn status_answer(
+    ctx: &ReducerContext,
+    signup: &Signup,
+    agent_key: &str,
+) -> Result<Json, Error> {
+    let project = project_of(ctx, signup)?;
     let unclaimed = signup.claim_status == UNCLAIMED;
     let days_left = unclaimed.then(|| {
         let age_days = (ctx.timestamp.0 - signup.created_at.0).div_euclid(MICROS_PER_DAY);
         (i64::try_from(AUTO_DELETE_AFTER_DAYS).unwrap_or(14) - age_days).max(0)
     });
+    let keys = signup
+        .sealed_bucket_keys
+        .as_deref()
+        .and_then(|sealed| open(bare_key(agent_key), sealed))
+        .and_then(|text| serde_json::from_str::<Json>(&text).ok())
+        .unwrap_or_else(|| json!({"read_key": null, "write_key": null}));
+    let access_token = if signup.claim_status == HUMAN_OWNED {
+        // Revoked when the human claimed the project.
+        Json::Null
+    } else {
+        Json::String(tokens::issue(ctx, signup)?)
+    };
     Ok(json!({
         "auth_type": auth_type(&signup.claim_status),
         "claim_status": signup.claim_status,
         "plan_id": if unclaimed { "agent_unclaimed" } else { "free" },
+        "access_token": access_token,
         "limits": reported_limits(&signup.claim_status),
         "auto_delete_after_days": days_left,
         "project": {"id": project.id, "name": project.name},
-        // The bucket keys were shown once, at sign-up; only their digests are kept.
-        "bucket": {"slug": project.bucket_slug},
+        "bucket": {
+            "slug": project.bucket_slug,
+            "read_key": keys["read_key"],
+            "write_key": keys["write_key"],
+        },
         "human_email": signup.human_email,
         "agent_id": signup.agent_id,
         "client": signup.client,

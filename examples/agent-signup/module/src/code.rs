@@ -77,7 +77,7 @@ pub(crate) fn issue_code(
 pub fn verify(ctx: &ReducerContext, agent_key: String, code: String) -> Result<Json, Error> {
     let mut signup = signup_by_agent_key(ctx, &agent_key)?;
     if signup.claim_status != UNCLAIMED {
-        return Ok(state_answer(&signup, "Already verified."));
+        return with_token(ctx, &signup, state_answer(&signup, "Already verified."));
     }
     let code = code.trim();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
@@ -119,10 +119,17 @@ pub fn verify(ctx: &ReducerContext, agent_key: String, code: String) -> Result<J
     }
     signup.claim_status = VERIFIED.to_owned();
     ctx.db.signups().update(signup.clone())?;
-    Ok(state_answer(
+    with_token(
+        ctx,
         &signup,
-        "Verified. Restricted-mode limits lifted.",
-    ))
+        state_answer(&signup, "Verified. Restricted-mode limits lifted."),
+    )
+}
+
+/// Adds a fresh access token (90 days once verified) to an answer.
+fn with_token(ctx: &ReducerContext, signup: &Signup, mut answer: Json) -> Result<Json, Error> {
+    answer["access_token"] = Json::String(crate::tokens::issue(ctx, signup)?);
+    Ok(answer)
 }
 
 fn code_gone(message: &str) -> Error {

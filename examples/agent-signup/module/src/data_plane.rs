@@ -20,6 +20,10 @@ pub fn create_object(
     title: String,
 ) -> Result<Json, Error> {
     let signup = signup_by_agent_key(ctx, &agent_key)?;
+    object_create(ctx, &signup, title)
+}
+
+pub(crate) fn object_create(ctx: &ReducerContext, signup: &Signup, title: String) -> Result<Json, Error> {
     let title = title.trim().to_owned();
     if title.is_empty() || title.chars().count() > TITLE_LEN_MAX {
         return Err(invalid("title", "must have 1 to 200 characters"));
@@ -63,6 +67,10 @@ pub fn upload_media(
     bytes_len: u64,
 ) -> Result<Json, Error> {
     let signup = signup_by_agent_key(ctx, &agent_key)?;
+    media_upload(ctx, &signup, bytes_len)
+}
+
+pub(crate) fn media_upload(ctx: &ReducerContext, signup: &Signup, bytes_len: u64) -> Result<Json, Error> {
     if bytes_len == 0 {
         return Err(invalid("bytes_len", "must be at least 1"));
     }
@@ -105,6 +113,10 @@ pub fn upload_media(
 #[reducer]
 pub fn ai_generate(ctx: &ReducerContext, agent_key: String, prompt: String) -> Result<Json, Error> {
     let signup = signup_by_agent_key(ctx, &agent_key)?;
+    generate(ctx, &signup, prompt)
+}
+
+pub(crate) fn generate(ctx: &ReducerContext, signup: &Signup, prompt: String) -> Result<Json, Error> {
     if signup.claim_status == UNCLAIMED {
         return Err(unclaimed_limit(
             "ai_generate",
@@ -115,7 +127,7 @@ pub fn ai_generate(ctx: &ReducerContext, agent_key: String, prompt: String) -> R
     if prompt.trim().is_empty() || prompt.chars().count() > PROMPT_LEN_MAX {
         return Err(invalid("prompt", "must have 1 to 4000 characters"));
     }
-    let mut project = project_of(ctx, &signup)?;
+    let mut project = project_of(ctx, signup)?;
     if project.ai_credits_used >= FREE_AI_CREDITS {
         return Err(plan_limit(
             "ai_generate",

@@ -11,15 +11,23 @@
 //!   `ai_generate(agent_key, prompt)` — `data_plane.rs`
 //! - scheduled: `expire_code`, `delete_unclaimed_project` (the module's own calls only)
 //!
+//! HTTP routes (`http_api.rs`), the product document's API: `POST /v3/agents/sign-up`,
+//! `POST /v3/agents/verify`, `GET /v3/agents/status` (`Authorization: Bearer agk_…`), and the
+//! bucket data plane `POST /v3/buckets/:slug/{objects,media,ai/generate}` (an agent key or an
+//! access token). Access tokens are HS256 JWTs the module signs (`tokens.rs`).
+//!
 //! Secrets (`agk_` agent keys, `clm_` claim tokens, bucket keys) are stored as SHA-256
-//! digests; codes as salted SHA-256 with an expiry and 5 attempts. Error codes and limits
+//! digests (the bucket keys also sealed under the agent key, for `/status`); codes as salted
+//! SHA-256 with an expiry and 5 attempts. Error codes and limits
 //! are in `state.rs`; the README walks through them with curl.
 
 mod account;
 mod code;
 mod data_plane;
+mod http_api;
 mod secrets;
 mod signup;
 mod state;
 mod tables;
+mod tokens;
 mod validate;

@@ -7,9 +7,10 @@ use cosmictron_sdk::{Error, ReducerContext, Timestamp, reducer};
 use serde_json::{Value as Json, json};
 
 use crate::code::issue_code;
-use crate::secrets::{digest, hex, token};
+use crate::secrets::{digest, hex, seal, token};
 use crate::state::{AUTO_DELETE_AFTER_DAYS, UNCLAIMED, UNCLAIMED_LIMITS};
 use crate::tables::*;
+use crate::tokens;
 use crate::validate;
 
 /// Sign-ups (fresh or repeated) one agent id may make per UTC day.
@@ -24,9 +25,20 @@ pub fn sign_up(
     agent_id: String,
     client: Option<String>,
 ) -> Result<Json, Error> {
-    let email = validate::email(&human_email)?;
-    let project_name = validate::project_name(&project_name)?;
-    let agent_id = validate::agent_id(&agent_id)?;
+    sign_up_answer(ctx, &human_email, &project_name, &agent_id, client)
+}
+
+/// The sign-up, shared by the reducer and `POST /v3/agents/sign-up`.
+pub(crate) fn sign_up_answer(
+    ctx: &ReducerContext,
+    human_email: &str,
+    project_name: &str,
+    agent_id: &str,
+    client: Option<String>,
+) -> Result<Json, Error> {
+    let email = validate::email(human_email)?;
+    let project_name = validate::project_name(project_name)?;
+    let agent_id = validate::agent_id(agent_id)?;
     let client = validate::client(client)?;
     if ctx.db.human_accounts().find(&email)?.is_some() {
         return Err(user_already_exists(&email));
@@ -127,6 +139,11 @@ fn provision(
         client,
         project_id: project.id,
         claim_status: UNCLAIMED.to_owned(),
+        sealed_bucket_keys: Some(seal(
+            ctx,
+            &agent_key,
+            &json!({"read_key": read_key, "write_key": write_key}).to_string(),
+        )),
         owner: None,
         created_at: ctx.timestamp,
     })?;
@@ -142,6 +159,7 @@ fn provision(
         "message": "Agent signup created. OTP sent to human_email.",
         "auth_type": UNCLAIMED,
         "agent_key": agent_key,
+        "access_token": tokens::issue(ctx, &signup)?,
         "project": {"id": project.id, "name": project.name},
         "bucket": {"slug": project.bucket_slug, "read_key": read_key, "write_key": write_key},
         "claim_url": claim_url,
@@ -175,6 +193,7 @@ fn resend(ctx: &ReducerContext, signup: &Signup) -> Result<Json, Error> {
         "message": "Existing agent signup: a fresh OTP was sent to human_email. Use the agent_key from the first sign-up.",
         "auth_type": UNCLAIMED,
         "agent_key": null,
+        "access_token": null,
         "project": {"id": project.id, "name": project.name},
         "bucket": {"slug": project.bucket_slug, "read_key": null, "write_key": null},
         "claim_url": null,

@@ -6,7 +6,8 @@ use cosmictron_sdk::{Identity, Timestamp, table};
 
 // Declared before the tables whose foreign keys point at it: tables are created in order.
 /// A provisioned project and its bucket. The bucket keys are stored hashed like every other
-/// secret: they are shown once, in the sign-up answer.
+/// secret (and sealed under the agent key in the sign-up, so `/status` can show them to the
+/// agent again).
 #[table(name = "projects")]
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -47,6 +48,9 @@ pub struct Signup {
     pub project_id: u64,
     /// `unclaimed`, `verified` or `human_owned` (see `state.rs`).
     pub claim_status: String,
+    /// The bucket keys as JSON, sealed under the agent key (`secrets::seal`): readable only by
+    /// whoever presents that key.
+    pub sealed_bucket_keys: Option<String>,
     /// Who claimed the project through its claim URL.
     pub owner: Option<Identity>,
     pub created_at: Timestamp,
@@ -149,4 +153,14 @@ pub struct AiRequest {
     #[pii]
     pub prompt: String,
     pub created_at: Timestamp,
+}
+
+/// The module's own secrets, made on first use: `access_token_key` signs the access tokens
+/// (HS256 JWTs) the API hands agents.
+#[table(name = "module_secrets")]
+#[derive(Debug, Clone)]
+pub struct ModuleSecret {
+    #[primary_key]
+    pub name: String,
+    pub value: String,
 }

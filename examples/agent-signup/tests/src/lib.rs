@@ -1,7 +1,8 @@
 //! Test support for the agent sign-up example: the module built once per test binary, a real
 //! server on port 0 with the module deployed, and HTTP helpers.
 //!
-//! The tests are in `tests/`: `http.rs` drives every state, error code and limit over HTTP;
+//! The tests are in `tests/`: `http.rs` drives every state, error code and limit over HTTP
+//! reducer calls; `rest_api.rs` the document's own REST API (`/v3/agents/*`, the data plane);
 //! `schedules.rs` moves a virtual clock to fire the code expiry and the 14-day deletion.
 
 use std::path::{Path, PathBuf};
@@ -46,6 +47,8 @@ impl Server {
         let config = cosmictron::ServerConfig {
             data_dir: dir.path().to_owned(),
             listen: "127.0.0.1:0".into(),
+            // The document's API at the root, as `serve --demo` serves it.
+            expose: vec!["agent_signup".into()],
             ..cosmictron::ServerConfig::default()
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -115,6 +118,29 @@ impl Server {
             rb = rb.bearer_auth(t);
         }
         answer(rb.send().await.expect("request")).await
+    }
+
+    /// Any request to the module's routes: method, path, `Authorization: Bearer` token, JSON
+    /// body; the status, the headers and the body.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Json>,
+    ) -> (u16, reqwest::header::HeaderMap, Json) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut rb = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = bearer {
+            rb = rb.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.expect("request");
+        let headers = r.headers().clone();
+        let (status, body) = answer(r).await;
+        (status, headers, body)
     }
 
     /// An anonymous identity's token (what an agent without an account calls with).
