@@ -126,8 +126,11 @@ async fn serve(
             identity.as_ref().map(|a| a.identity),
             &remote,
         );
+        // Routes of a module that declare the same limit share its windows: "60 requests a
+        // minute per API key" holds across the API, not per endpoint.
+        let scope = format!("{}/{}/{}", limit.requests, limit.window_secs, limit.key);
         state.route_limiter.check(
-            (&module, &route.handler),
+            (&module, &scope),
             &key,
             limit.requests,
             Duration::from_secs(u64::from(limit.window_secs)),

@@ -40,7 +40,7 @@ struct Window {
     used: u32,
 }
 
-/// Counters per (module, handler, key). The key is stored as a SHA-256, so a long header value
+/// Counters per (module, limit, key): routes declaring the same limit share a window. The key is stored as a SHA-256, so a long header value
 /// (an API key) costs 32 bytes and is not kept in memory as such.
 #[derive(Debug, Default)]
 pub(crate) struct RouteLimiter {
@@ -68,7 +68,7 @@ impl RouteLimiter {
 
     fn check_at(
         &self,
-        (module, handler): (&str, &str),
+        (module, scope): (&str, &str),
         key: &str,
         requests: u32,
         window: Duration,
@@ -77,7 +77,7 @@ impl RouteLimiter {
         let digest: [u8; 32] = Sha256::new()
             .chain_update(module.as_bytes())
             .chain_update([0])
-            .chain_update(handler.as_bytes())
+            .chain_update(scope.as_bytes())
             .chain_update([0])
             .chain_update(key.as_bytes())
             .finalize()
@@ -120,7 +120,7 @@ mod tests {
     #[test]
     fn a_window_allows_its_requests_then_refuses_until_it_ends() {
         // Proves the count per key, the refusal past it with the time left, the fresh window
-        // after it ends, and that keys and handlers have windows of their own.
+        // after it ends, and that keys and scopes have windows of their own.
         let l = RouteLimiter::default();
         let minute = Duration::from_secs(60);
         let t0 = 1_000_000_000_000;

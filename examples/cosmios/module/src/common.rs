@@ -1,6 +1,6 @@
 //! Shared checks and errors: hex, digests, who may touch a row.
 
-use cosmictron_sdk::{Error, ReducerContext};
+use cosmictron_sdk::{Error, Identity, ReducerContext};
 use sha2::{Digest, Sha256};
 
 use crate::tables::*;
@@ -55,8 +55,13 @@ pub(crate) fn text(field: &str, raw: &str, max: usize) -> Result<String, Error> 
 /// The machine `id` if the caller owns it. Someone else's machine is "not found", so ids
 /// do not reveal what exists.
 pub(crate) fn own_machine(ctx: &ReducerContext, id: u64) -> Result<Machine, Error> {
+    machine_of(ctx, ctx.sender, id)
+}
+
+/// The machine `id` if `owner` owns it (the caller, or an API key's owner).
+pub(crate) fn machine_of(ctx: &ReducerContext, owner: Identity, id: u64) -> Result<Machine, Error> {
     match ctx.db.machines().find(&id)? {
-        Some(m) if m.owner == ctx.sender => Ok(m),
+        Some(m) if m.owner == owner => Ok(m),
         _ => Err(not_found("machine", id)),
     }
 }

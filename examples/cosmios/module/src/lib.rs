@@ -8,15 +8,20 @@
 //! - `timeline.rs`  the timeline of events, approvals, webhook deliveries, notification
 //!   emails
 //! - `webhooks.rs`  webhook subscriptions and their signing secrets
+//! - `api_keys.rs`  user API keys (`csu_`, shown once) for the REST API
+//! - `rest_api.rs`  the document's REST API as HTTP routes: `/api/v1/machines`, `/runs`,
+//!   `/events`, `/sessions`, enable/disable, approve/reject (60 requests a minute per key)
 //! - `tables.rs`    the tables and their row-level security
 //! - `common.rs`    digests, ownership checks, errors
 //!
 //! Users see only their own rows; a machine's runner sees only its machine's runs and logs.
 //! The README walks through a session with curl.
 
+mod api_keys;
 mod common;
 mod machines;
 mod missions;
+mod rest_api;
 mod runs;
 mod tables;
 mod timeline;

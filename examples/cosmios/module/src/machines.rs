@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use cosmictron_sdk::{Error, ReducerContext, reducer};
+use cosmictron_sdk::{Error, Identity, ReducerContext, reducer};
 use serde_json::{Value as Json, json};
 
-use crate::common::{digest, module_only, own_machine, text, token};
+use crate::common::{digest, machine_of, module_only, text, token};
 use crate::tables::*;
 use crate::timeline::{About, emit};
 
@@ -47,10 +47,21 @@ pub fn register_machine(ctx: &ReducerContext, name: String) -> Result<Json, Erro
 }
 
 fn set_enabled(ctx: &ReducerContext, machine: u64, enabled: bool) -> Result<Json, Error> {
-    let mut m = own_machine(ctx, machine)?;
-    m.enabled = enabled;
-    ctx.db.machines().update(m)?;
+    set_enabled_for(ctx, ctx.sender, machine, enabled)?;
     Ok(json!({"machine_id": machine, "enabled": enabled}))
+}
+
+/// Enables or disables a machine of `owner` (the caller, or an API key's owner).
+pub(crate) fn set_enabled_for(
+    ctx: &ReducerContext,
+    owner: Identity,
+    machine: u64,
+    enabled: bool,
+) -> Result<Machine, Error> {
+    let mut m = machine_of(ctx, owner, machine)?;
+    m.enabled = enabled;
+    ctx.db.machines().update(m.clone())?;
+    Ok(m)
 }
 
 /// Lets the machine take runs again.

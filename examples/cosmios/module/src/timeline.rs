@@ -142,9 +142,16 @@ pub fn report_critical(ctx: &ReducerContext, run: u64, message: String) -> Resul
     Ok(emit(ctx, run.owner, "event.critical", message, about, None)?.id)
 }
 
-fn decide(ctx: &ReducerContext, event: u64, decision: &str) -> Result<TimelineEvent, Error> {
+/// Approves or rejects a pending approval request of `owner` (the caller, or an API key's
+/// owner).
+pub(crate) fn decide(
+    ctx: &ReducerContext,
+    owner: Identity,
+    event: u64,
+    decision: &str,
+) -> Result<TimelineEvent, Error> {
     let mut e = match ctx.db.timeline().find(&event)? {
-        Some(e) if e.owner == ctx.sender => e,
+        Some(e) if e.owner == owner => e,
         _ => return Err(not_found("event", event)),
     };
     match e.approval.as_deref() {
@@ -159,13 +166,13 @@ fn decide(ctx: &ReducerContext, event: u64, decision: &str) -> Result<TimelineEv
 /// Approves a pending approval request.
 #[reducer]
 pub fn approve_event(ctx: &ReducerContext, event: u64) -> Result<TimelineEvent, Error> {
-    decide(ctx, event, "approved")
+    decide(ctx, ctx.sender, event, "approved")
 }
 
 /// Rejects a pending approval request.
 #[reducer]
 pub fn reject_event(ctx: &ReducerContext, event: u64) -> Result<TimelineEvent, Error> {
-    decide(ctx, event, "rejected")
+    decide(ctx, ctx.sender, event, "rejected")
 }
 
 #[cfg(test)]

@@ -47,6 +47,8 @@ impl Server {
         let config = cosmictron::ServerConfig {
             data_dir: dir.path().to_owned(),
             listen: "127.0.0.1:0".into(),
+            // The document's REST API at the root, as `serve --demo` serves it.
+            expose: vec!["cosmios".into()],
             ..cosmictron::ServerConfig::default()
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
