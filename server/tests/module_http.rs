@@ -252,7 +252,7 @@ async fn the_module_description_lists_its_routes() {
         .iter()
         .filter_map(|r| r["name"].as_str())
         .collect();
-    assert_eq!(reducers, ["add_item"]);
+    assert_eq!(reducers, ["add_item", "item"]);
 }
 
 #[tokio::test]

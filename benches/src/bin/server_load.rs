@@ -1,11 +1,14 @@
 //! Load on a real server over loopback, the load generator in the same process (separate
-//! runtimes): HTTP reducer calls with 64 connections, pipelined WebSocket calls, and
-//! commit-to-client latency with 1,000 connected subscribers.
+//! runtimes): HTTP reducer calls with 64 connections, pipelined WebSocket calls,
+//! commit-to-client latency with 1,000 connected subscribers, and a module's own HTTP routes
+//! (a read-only one and a writing one) beside the same work as reducer calls.
 //!
 //! `cargo run --release -p cosmictron-benches --bin server_load -- [--quick]`
 //!
 //! Every call is a real durable transaction of the quickstart module's `record_agent_message`
-//! (default durability: fsync before acknowledging, group commit). Medians of several rounds.
+//! (default durability: fsync before acknowledging, group commit); the route workloads use the
+//! `routes` test module (`GET /m/routes/items/1` vs the `item` reducer, `POST /m/routes/items`
+//! vs the `add_item` reducer). Medians of several rounds.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,14 +28,15 @@ struct Settings {
     latency_samples: usize,
 }
 
-fn quickstart_wasm() -> Result<std::path::PathBuf> {
+/// Builds a module crate of the source tree (`dir` below the root) and returns its `.wasm`.
+fn module_wasm(dir: &str, name: &str) -> Result<std::path::PathBuf> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .context("root")?
         .to_owned();
     let target = root.join("target/wasm-examples");
-    cosmictron::testing::build_module(&root.join("examples/quickstart/module"), &target)?;
-    Ok(target.join("wasm32-unknown-unknown/release/quickstart.wasm"))
+    cosmictron::testing::build_module(&root.join(dir), &target)?;
+    Ok(target.join(format!("wasm32-unknown-unknown/release/{name}.wasm")))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -58,7 +62,7 @@ fn now_micros() -> i64 {
 /// Starts the server on its own runtime; returns its address and a token.
 fn start_server(
     dir: &std::path::Path,
-    wasm: std::path::PathBuf,
+    modules: Vec<cosmictron::ModuleFile>,
 ) -> Result<(String, tokio::runtime::Runtime)> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -77,10 +81,7 @@ fn start_server(
         ws_queue_capacity: 1 << 16,
         admin_email: Some("bench@example.com".into()),
         admin_password: Some("bench-password".into()),
-        deploy_on_start: vec![cosmictron::ModuleFile {
-            name: "quickstart".into(),
-            path: wasm,
-        }],
+        deploy_on_start: modules,
         ..cosmictron::ServerConfig::default()
     };
     rt.spawn(cosmictron::run(
@@ -117,10 +118,26 @@ async fn token(http: &reqwest::Client, addr: &str) -> Result<String> {
     Ok(v["token"].as_str().context("token")?.to_owned())
 }
 
-/// Calls/s with `connections` concurrent HTTP clients, and the latency of each call.
+/// Builds connection `c`'s request.
+type MakeRequest = Arc<dyn Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync>;
+
+/// `record_agent_message` as an HTTP reducer call.
+fn agent_message(addr: &str, token: &str) -> MakeRequest {
+    let (url, token) = (
+        format!("http://{addr}/v1/reducers/record_agent_message"),
+        token.to_owned(),
+    );
+    Arc::new(move |http, c| {
+        http.post(&url)
+            .bearer_auth(&token)
+            .json(&json!({"session_id": format!("http-{c}"), "role": "user", "content": "x"}))
+    })
+}
+
+/// Requests/s with `connections` concurrent HTTP clients, and the latency of each request
+/// (any status below 300 counts).
 async fn http_calls(
-    addr: &str,
-    token: &str,
+    make: MakeRequest,
     connections: usize,
     seconds: f64,
 ) -> Result<(f64, Vec<f64>)> {
@@ -132,26 +149,14 @@ async fn http_calls(
     let start = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..connections {
-        let (http, done, url, token) = (
-            http.clone(),
-            done.clone(),
-            format!("http://{addr}/v1/reducers/record_agent_message"),
-            token.to_owned(),
-        );
+        let (http, done, make) = (http.clone(), done.clone(), make.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             while Instant::now() < deadline {
                 let t = Instant::now();
-                let r = http
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .json(
-                        &json!({"session_id": format!("http-{c}"), "role": "user", "content": "x"}),
-                    )
-                    .send()
-                    .await;
+                let r = make(&http, c).send().await;
                 match r {
-                    Ok(r) if r.status() == 200 => {
+                    Ok(r) if r.status().is_success() => {
                         let _ = r.bytes().await;
                         latencies.push(t.elapsed().as_secs_f64() * 1e3);
                         done.fetch_add(1, Ordering::Relaxed);
@@ -286,6 +291,43 @@ async fn fan_out_latency(
     Ok(v)
 }
 
+/// The route workloads, each beside the same work as a reducer call.
+fn route_workloads(addr: &str, token: &str) -> Vec<(&'static str, MakeRequest)> {
+    let base = format!("http://{addr}");
+    let (b1, b2, b3, b4) = (base.clone(), base.clone(), base.clone(), base);
+    let (t1, t2) = (token.to_owned(), token.to_owned());
+    vec![
+        (
+            "read-only route `GET /m/routes/items/1`",
+            Arc::new(move |http: &reqwest::Client, _| http.get(format!("{b1}/m/routes/items/1")))
+                as MakeRequest,
+        ),
+        (
+            "same read as reducer `item`",
+            Arc::new(move |http: &reqwest::Client, _| {
+                http.post(format!("{b2}/v1/modules/routes/reducers/item"))
+                    .bearer_auth(&t1)
+                    .json(&json!({"id": 1}))
+            }),
+        ),
+        (
+            "writing route `POST /m/routes/items`",
+            Arc::new(move |http: &reqwest::Client, c| {
+                http.post(format!("{b3}/m/routes/items"))
+                    .json(&json!({"name": format!("r{c}")}))
+            }),
+        ),
+        (
+            "same write as reducer `add_item`",
+            Arc::new(move |http: &reqwest::Client, c| {
+                http.post(format!("{b4}/v1/modules/routes/reducers/add_item"))
+                    .bearer_auth(&t2)
+                    .json(&json!({"name": format!("r{c}")}))
+            }),
+        ),
+    ]
+}
+
 fn main() -> Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
     let s = if quick {
@@ -308,8 +350,17 @@ fn main() -> Result<()> {
         }
     };
     let dir = tempfile::tempdir()?;
-    let wasm = quickstart_wasm()?;
-    let (addr, _server) = start_server(dir.path(), wasm)?;
+    let modules = vec![
+        cosmictron::ModuleFile {
+            name: "quickstart".into(),
+            path: module_wasm("examples/quickstart/module", "quickstart")?,
+        },
+        cosmictron::ModuleFile {
+            name: "routes".into(),
+            path: module_wasm("wasm-host/tests/modules/routes", "routes")?,
+        },
+    ];
+    let (addr, _server) = start_server(dir.path(), modules)?;
     let client_rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -320,11 +371,29 @@ fn main() -> Result<()> {
         let mut http_rates = Vec::new();
         let mut http_p99 = Vec::new();
         let mut ws_rates = Vec::new();
+        let routes = route_workloads(&addr, &token);
+        let mut route_results: Vec<(Vec<f64>, Vec<f64>)> =
+            vec![(Vec::new(), Vec::new()); routes.len()];
+        // The item the read workloads fetch.
+        let seed = reqwest::Client::new()
+            .post(format!("http://{addr}/m/routes/items"))
+            .json(&json!({"name": "seed"}))
+            .send()
+            .await?;
+        if seed.status() != 201 {
+            bail!("seeding the routes module: HTTP {}", seed.status());
+        }
         for _ in 0..s.rounds {
-            let (rate, lat) = http_calls(&addr, &token, s.http_connections, s.seconds).await?;
+            let make = agent_message(&addr, &token);
+            let (rate, lat) = http_calls(make, s.http_connections, s.seconds).await?;
             http_rates.push(rate);
             http_p99.push(percentile(&lat, 0.99));
             ws_rates.push(ws_pipelined(&addr, &token, s.pipeline_window, s.seconds).await?);
+            for (i, (_, make)) in routes.iter().enumerate() {
+                let (rate, lat) = http_calls(make.clone(), s.http_connections, s.seconds).await?;
+                route_results[i].0.push(rate);
+                route_results[i].1.push(percentile(&lat, 0.99));
+            }
         }
         let lat = fan_out_latency(&addr, &token, s.subscribers, s.latency_samples).await?;
         println!("| workload | median | unit |");
@@ -350,6 +419,14 @@ fn main() -> Result<()> {
             s.subscribers,
             percentile(&lat, 0.99)
         );
+        for ((name, _), (rates, p99s)) in routes.iter().zip(route_results) {
+            println!(
+                "| {name}, {} connections | {:.0} | requests/s |",
+                s.http_connections,
+                median(rates)
+            );
+            println!("| {name}, p99 | {:.2} | ms |", median(p99s));
+        }
         println!(
             "\n{} rounds of {} s; durability fsync (group commit); {}",
             s.rounds,

@@ -128,3 +128,9 @@ pub fn echo(ctx: &ReducerContext, req: HttpRequest) -> Result<HttpResponse, Erro
         }),
     ))
 }
+
+/// The same read as `GET /items/:id`, as a reducer (which takes the writer).
+#[reducer]
+pub fn item(ctx: &ReducerContext, id: u64) -> Result<Option<Item>, Error> {
+    ctx.db.items().find(&id)
+}
