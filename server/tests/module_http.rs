@@ -418,3 +418,28 @@ fn a_read_only_handler_never_waits_for_the_writer() {
     assert_eq!(status.expect("call"), 200);
     drop(writer);
 }
+
+#[tokio::test]
+async fn malformed_and_duplicate_routes_are_refused_at_deploy_with_reasons() {
+    let s = TestServer::start().await;
+    let (owner, _) = s.sign_up("owner@example.com").await;
+    let (status, body) = s
+        .deploy(&owner, "bad", common::module_bytes("routes_bad"))
+        .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (422, "invalid_module"),
+        "{body}"
+    );
+    let message = body["error"]["message"].as_str().unwrap_or("");
+    for reason in [
+        "matches the same requests as an earlier route",
+        "route path `items` must start with `/`",
+        "parameter `x` appears twice",
+        "a rate limit allows at least 1 request",
+    ] {
+        assert!(message.contains(reason), "{reason} in {message}");
+    }
+    let (status, _) = s.get("/v1/modules/bad", Some(&owner)).await;
+    assert_eq!(status, 404);
+}
