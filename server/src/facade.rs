@@ -299,6 +299,23 @@ impl Cosmictron {
             .collect()
     }
 
+    /// The modules that have a callable reducer named `reducer` (without describing every
+    /// module: this runs on every call by reducer name).
+    pub fn modules_with_reducer(&self, reducer: &str) -> Vec<String> {
+        self.inner
+            .modules
+            .read()
+            .iter()
+            .filter(|(_, d)| {
+                d.module
+                    .def()
+                    .reducer(reducer)
+                    .is_some_and(|(_, r)| r.lifecycle.is_none() && r.http.is_none())
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
     /// A deployed module described: version, owner, deploy time, tables, reducers.
     pub fn module_info(&self, module: &str) -> Result<ModuleInfo> {
         let d = self.inner.deployed(module)?;

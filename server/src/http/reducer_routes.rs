@@ -27,13 +27,7 @@ pub(crate) fn resolve_module(core: &Core, reducer: &str, module: Option<&str>) -
     if let Some(m) = module {
         return Ok(m.to_owned());
     }
-    let owners: Vec<String> = core
-        .db
-        .modules()
-        .into_iter()
-        .filter(|m| m.reducers.iter().any(|r| r == reducer))
-        .map(|m| m.name)
-        .collect();
+    let owners = core.db.modules_with_reducer(reducer);
     match owners.len() {
         0 => Err(Error::request(
             404,
