@@ -1,0 +1,23 @@
+/**
+ * Before the suite: build the server with cargo (a no-op when up to date) unless
+ * `COSMICTRON_BIN` names one, check that the dashboard was built, and start the server once so
+ * that `--demo` compiles the example modules here rather than inside a test's time limit.
+ */
+
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { dashboardDir, repoRoot, startServer } from './server.js';
+
+export default async function setup(): Promise<void> {
+  if (!existsSync(join(dashboardDir, 'dist', 'index.html'))) {
+    throw new Error('dist/index.html is missing: run `npm run build` first (`npm test` does)');
+  }
+  if (!process.env.COSMICTRON_BIN) {
+    const cargo = process.env.CARGO ?? 'cargo';
+    const built = spawnSync(cargo, ['build', '-p', 'cosmictron'], { cwd: repoRoot, stdio: 'inherit' });
+    if (built.status !== 0) throw new Error(`\`${cargo} build -p cosmictron\` failed (status ${built.status})`);
+  }
+  const warm = await startServer();
+  await warm.stop();
+}
