@@ -28,7 +28,10 @@ const START_TIMEOUT_MS = 300_000;
 export async function startServer(options: { dataDir?: string; port?: number } = {}): Promise<RunningServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'cosmictron-ts-'));
   const listen = `127.0.0.1:${options.port ?? 0}`;
-  const child = spawn(serverBinary(), ['serve', ...moduleArgs(), '--data-dir', dataDir, '--listen', listen], {
+  // An empty static directory: these suites need no dashboard, so `--demo` must not build one.
+  const staticDir = mkdtempSync(join(tmpdir(), 'cosmictron-ts-static-'));
+  const args = ['serve', ...moduleArgs(), '--data-dir', dataDir, '--listen', listen, '--static-dir', staticDir];
+  const child = spawn(serverBinary(), args, {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
   });

@@ -120,6 +120,9 @@ pub(crate) fn config_of(a: ServeArgs) -> anyhow::Result<ServerConfig> {
             c.admin_password = Some(demo::DEMO_PASSWORD.into());
         }
         c.deploy_on_start.extend(demo::build_examples()?);
+        if c.static_dir.is_none() {
+            c.static_dir = demo::dashboard();
+        }
     }
     c.validate()?;
     Ok(c)
@@ -145,7 +148,11 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     {
         eprintln!(
             "{}",
-            demo::walkthrough(&addr.to_string(), &config.deploy_on_start)
+            demo::walkthrough(
+                &addr.to_string(),
+                &config.deploy_on_start,
+                config.static_dir.is_some()
+            )
         );
     }
     crate::run::run(listener, config, crate::run::shutdown_signal()).await?;
