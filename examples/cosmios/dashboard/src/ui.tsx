@@ -15,11 +15,12 @@ export function Live<T extends object>(props: {
 }) {
   const { rows, loading, error } = props.query;
   if (loading && rows.length === 0) return <p className="muted" role="status">Loading…</p>;
+  // Rows of a previous query stay visible, dimmed, while a changed query (a new filter) loads.
   return (
-    <>
+    <div className="live" aria-busy={loading}>
       {error && <ErrorNote message={`Live updates stopped: ${describe(error)}`} />}
       {rows.length === 0 ? <div className="empty">{props.empty}</div> : props.children(rows)}
-    </>
+    </div>
   );
 }
 

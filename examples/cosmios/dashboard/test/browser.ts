@@ -5,7 +5,7 @@
  * there were none.
  */
 
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { dashboardDir } from './server.js';
@@ -13,8 +13,12 @@ import { dashboardDir } from './server.js';
 const SCREENSHOTS = join(dashboardDir, 'screenshots');
 
 export function launchBrowser(): Promise<Browser> {
+  const executablePath = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
+  if (!existsSync(executablePath)) {
+    throw new Error(`no Chromium at ${executablePath}: \`apt-get install -y chromium\` (Debian), or set CHROMIUM_BIN`);
+  }
   return chromium.launch({
-    executablePath: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium',
+    executablePath,
     args: [
       '--headless',
       '--no-sandbox',
@@ -53,6 +57,8 @@ export async function openAs(browser: Browser, url: string, width = 1280): Promi
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `${name}.png`);
+  // From the top: a scrolled page would show its sticky header in the middle of the picture.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path, fullPage: true });
   return path;
 }

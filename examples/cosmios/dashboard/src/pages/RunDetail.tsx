@@ -37,7 +37,7 @@ function RunView(props: { run: Run }) {
       </h1>
       <dl className="facts">
         <dt>Machine</dt>
-        <dd>{machine?.name ?? r.machine_id}</dd>
+        <dd>{machine?.name ?? (machines.loading ? '…' : `machine ${r.machine_id}`)}</dd>
         <dt>Agent</dt>
         <dd>{r.agent}</dd>
         <dt>Workspace</dt>
