@@ -195,6 +195,8 @@ describe('the COSMIOS dashboard', () => {
     await page.getByLabel('Instruction').fill('Write the API');
     await page.getByRole('button', { name: 'Add card' }).click();
     await page.getByTestId('card-1').waitFor();
+    // The form clears when the call's answer arrives, which may come after the card's row.
+    await page.waitForFunction(() => document.querySelector('textarea')?.value === '');
     await page.getByLabel('Instruction').fill('Add tests');
     await page.getByLabel('Agent').selectOption('codex');
     await page.getByRole('button', { name: 'Add card' }).click();
