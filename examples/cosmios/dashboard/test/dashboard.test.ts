@@ -63,9 +63,17 @@ async function badge(page: Page, scope: string, status: string): Promise<void> {
 }
 
 describe('the COSMIOS dashboard', () => {
-  test('sign up lands on the overview, and the session survives a reload', async () => {
+  test('a wrong password is refused on the page; sign up lands on the overview and survives a reload', async () => {
     alice = await open();
-    await signUp(alice.page, uniqueEmail('alice'));
+    const email = uniqueEmail('alice');
+    await alice.page.getByLabel('Email').fill(email);
+    await alice.page.getByLabel('Password').fill('not the password');
+    await alice.page.getByRole('button', { name: 'Sign in' }).click();
+    await alice.page.getByRole('alert').waitFor();
+    // The browser itself logs the refused request; that one error is expected here.
+    expect(alice.errors).toEqual([expect.stringContaining('401 (Unauthorized)')]);
+    alice.errors.length = 0;
+    await signUp(alice.page, email);
     await alice.page.getByTestId('stat-online').getByText('0').waitFor();
     await alice.page.reload();
     await alice.page.getByRole('heading', { name: 'Overview' }).waitFor();
@@ -233,6 +241,35 @@ describe('the COSMIOS dashboard', () => {
     await page.locator('.checklist').getByRole('checkbox').click();
     await page.locator('.checklist .done', { hasText: 'Set DATABASE_URL in production' }).waitFor();
     await screenshot(page, 'mission');
+  });
+
+  test('pausing a mission cancels its card’s run; resuming dispatches the card again', async () => {
+    const { page } = alice;
+    await go(page, 'Missions');
+    await page.getByLabel('Title').fill('Migrate the database');
+    await page.getByLabel('Workspace').fill('/home/alice/app');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('heading', { name: /Migrate the database/ }).waitFor();
+    await page.getByLabel('Instruction').fill('Write the migration');
+    await page.getByRole('button', { name: 'Add card' }).click();
+    await page.getByTestId('card-1').waitFor();
+    await page.getByRole('button', { name: 'Play' }).click();
+    const first = await runner.nextPendingRun();
+    await runner.claim(first.id);
+    await badge(page, '[data-testid=card-1]', 'running');
+
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await badge(page, 'h1', 'paused');
+    await badge(page, '[data-testid=card-1]', 'pending');
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await badge(page, 'h1', 'running');
+    await badge(page, '[data-testid=card-1]', 'running');
+    const again = await runner.nextPendingRun();
+    expect(again.id).not.toBe(first.id);
+    await page.getByTestId('card-1').getByRole('link', { name: `run #${again.id}` }).waitFor();
+    await runner.claim(again.id);
+    await runner.complete(again.id, 'migration written');
+    await badge(page, 'h1', 'completed');
   });
 
   test('a webhook shows its secret once and its deliveries queue live', async () => {

@@ -44,7 +44,7 @@ function RunView(props: { run: Run }) {
         <dd>
           <code>{r.workspace}</code>
         </dd>
-        <dt>Started</dt>
+        <dt>Dispatched</dt>
         <dd>{time(r.created_at)}</dd>
         {r.finished_at !== null && (
           <>
