@@ -42,3 +42,4 @@ export const OPEN_ACTION_ITEMS = 'SELECT id, card_id, text, done FROM action_ite
 export const WEBHOOKS = 'SELECT id, url, events, created_at FROM webhooks';
 export const DELIVERIES =
   'SELECT id, webhook_id, event, status, attempts, created_at FROM webhook_deliveries ORDER BY id DESC LIMIT 100';
+export const API_KEYS = 'SELECT id, label, created_at FROM api_keys';

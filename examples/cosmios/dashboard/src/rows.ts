@@ -95,6 +95,12 @@ export interface Delivery {
   created_at: number;
 }
 
+export interface ApiKey {
+  id: number;
+  label: string;
+  created_at: number;
+}
+
 export const AGENTS = ['claude-code', 'codex'] as const;
 
 /** The timeline kinds a webhook may subscribe to (the module's `WEBHOOK_EVENTS`). */

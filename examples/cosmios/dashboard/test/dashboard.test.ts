@@ -272,6 +272,26 @@ describe('the COSMIOS dashboard', () => {
     await badge(page, 'h1', 'completed');
   });
 
+  test('an API key made on the Developers page reads the REST API until it is revoked', async () => {
+    const { page } = alice;
+    await go(page, 'Developers');
+    await page.getByText('No API keys').waitFor();
+    await page.getByLabel('Key label').fill('laptop scripts');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const key = (await page.getByTestId('secret-value').textContent()) ?? '';
+    expect(key).toMatch(/^csu_[0-9a-f]{64}$/);
+    const machines = () => fetch(`${server.url}/api/v1/machines`, { headers: { authorization: `Bearer ${key}` } });
+    const answer = await machines();
+    expect(answer.status).toBe(200);
+    const body = (await answer.json()) as { machines: { name: string }[] };
+    expect(body.machines.map((m) => m.name)).toEqual(['build-box']);
+
+    await page.getByRole('button', { name: 'I saved it' }).click();
+    await page.locator('li', { hasText: 'laptop scripts' }).getByRole('button', { name: 'Revoke' }).click();
+    await page.getByText('No API keys').waitFor();
+    expect((await machines()).status).toBe(401);
+  });
+
   test('a webhook shows its secret once and its deliveries queue live', async () => {
     const { page } = alice;
     await go(page, 'Developers');
@@ -320,6 +340,7 @@ describe('the COSMIOS dashboard', () => {
     await page.getByText('No events yet').waitFor();
     await go(page, 'Developers');
     await page.getByText('No webhooks').waitFor();
+    await page.getByText('No API keys').waitFor();
     await page.goto(`${server.url}/#/runs/${firstRun}`);
     await page.getByText(`No run ${firstRun} of yours.`).waitFor();
     expect(await page.getByText('build-box').count()).toBe(0);

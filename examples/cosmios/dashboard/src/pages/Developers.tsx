@@ -1,4 +1,7 @@
-/** Webhooks: create one (its signing secret shown once), delete, and the delivery queue. */
+/**
+ * Developers: API keys for the REST API, webhooks (the signing secret shown once) and the
+ * delivery queue.
+ */
 
 import { useState, type FormEvent } from 'react';
 import { useAction, useQuery } from '../module';
@@ -6,6 +9,7 @@ import { DELIVERIES, WEBHOOKS } from '../queries';
 import { WEBHOOK_EVENTS, type Delivery, type Webhook } from '../rows';
 import { byId, time } from '../format';
 import { Badge, ErrorNote, Live, Secret } from '../ui';
+import { ApiKeys } from './ApiKeys';
 
 interface Created {
   webhook_id: number;
@@ -23,6 +27,8 @@ export function Developers() {
   return (
     <>
       <h1>Developers</h1>
+      <h2>API keys</h2>
+      <ApiKeys />
       <h2>Webhooks</h2>
       <CreateWebhook onCreated={setCreated} />
       {created && (
