@@ -34,11 +34,6 @@ export class SimulatedRunner {
     return this.client.callReducer('heartbeat', { metrics }, MODULE);
   }
 
-  /** The machine's pending runs (what the real runner's subscription would be told). */
-  pendingRuns(): Promise<PendingRun[]> {
-    return this.client.query<PendingRun>("SELECT id, task, card_id FROM runs WHERE status = 'pending'", [], MODULE);
-  }
-
   /** Waits for a pending run to be dispatched to this machine, through a live query. */
   async nextPendingRun(timeoutMs = 10_000): Promise<PendingRun> {
     const sub = await this.client.subscribe<PendingRun>(
