@@ -73,9 +73,10 @@ pub(crate) enum Authority {
 pub(crate) const CALL_OK: u32 = 0;
 const CALL_REDUCER_ERROR: u32 = 1;
 
-/// Idle instances kept per module: enough for read-only handlers running beside the writer
-/// without instantiating per request, few enough to bound memory.
-const IDLE_INSTANCES_MAX: usize = 4;
+/// Idle instances kept per module: enough for the read-only handlers of a busy server (each
+/// concurrent one needs an instance; instantiating costs ~100 µs) without instantiating per
+/// request, few enough to bound memory (each keeps its linear memory).
+const IDLE_INSTANCES_MAX: usize = 16;
 
 /// The error of a call that did not succeed (`status` other than 0).
 pub(crate) fn failed_call(status: u32, result: &[u8]) -> HostError {

@@ -30,6 +30,7 @@
 //! - `call.rs`       the call input, running a reducer in a transaction; traps → error codes
 //! - `call_tx.rs`    what data calls run on: the write transaction or a read-only snapshot
 //! - `route.rs`      HTTP routes: matching a request, running its handler (writer or snapshot)
+//! - `slots.rs`      a counting semaphore: read-only handlers run at most one per CPU at once
 //! - `abi.rs`        the `cosmictron_v1` linker; buffer, result, log and random imports
 //! - `abi_tables.rs` the table imports (insert, update, delete, get, scan, find, range)
 //! - `schedule.rs`   scheduled reducers: imports, the schedules table, firing due ones
@@ -56,6 +57,7 @@ mod module;
 mod policy;
 mod route;
 mod schedule;
+mod slots;
 mod state;
 mod upgrade;
 mod validate;

@@ -16,6 +16,7 @@ use crate::error::{HostError, Result};
 use crate::logs::{LogLine, ModuleLogs};
 use crate::policy::WritePolicies;
 use crate::route::RouteTable;
+use crate::slots::Slots;
 use crate::state::{HostState, Shared};
 use crate::validate::{self, CALL, DESCRIBE};
 
@@ -111,6 +112,7 @@ impl WasmHost {
             config: self.config.clone(),
             reducer_names: Vec::new(),
             route_table: RouteTable::default(),
+            reader_slots: Slots::per_cpu(),
         };
         // The policies and the reducer list come from the definition, so the first instance
         // gets them once it has described the module.
@@ -223,6 +225,8 @@ pub struct LoadedModule {
     pub(crate) reducer_names: Vec<Arc<str>>,
     /// The HTTP routes, parsed.
     pub(crate) route_table: RouteTable,
+    /// Read-only handlers running at once (as many as CPUs).
+    pub(crate) reader_slots: Slots,
 }
 
 impl std::fmt::Debug for LoadedModule {

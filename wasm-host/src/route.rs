@@ -164,6 +164,9 @@ impl LoadedModule {
             .map_err(|e| HostError::InvalidArguments(format!("the request: {e}")))?;
         let input =
             crate::call::call_input(self.identity(), authority, now(), Args::MessagePack(&args))?;
+        // Readers wait for a slot (one per CPU) before taking their snapshot; the writer is
+        // the database's own lock.
+        let _slot = route.spec.read_only.then(|| self.reader_slots.take());
         let tx = if route.spec.read_only {
             CallTx::Read(db.snapshot()?)
         } else {
