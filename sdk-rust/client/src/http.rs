@@ -190,6 +190,21 @@ impl Client {
             .await
     }
 
+    /// Runs a read-only query over the tables of `module`.
+    pub async fn sql_in(
+        &self,
+        module: &str,
+        query: &str,
+        params: &[Json],
+    ) -> Result<QueryRows, ClientError> {
+        self.post_json(
+            "/v1/sql",
+            &json!({"query": query, "params": params, "module": module}),
+            true,
+        )
+        .await
+    }
+
     /// Deploys (or upgrades) a module from its `.wasm` bytes.
     pub async fn deploy(&self, name: &str, wasm: Vec<u8>) -> Result<Json, ClientError> {
         let part = reqwest::multipart::Part::bytes(wasm)
@@ -258,6 +273,18 @@ impl Client {
     /// Subscribes to a live query over WebSocket.
     pub async fn subscribe(&self, query: &str, params: &[Json]) -> Result<LiveQuery, ClientError> {
         let token = self.token.clone().ok_or(ClientError::NoToken)?;
-        LiveQuery::open(&self.base, &token, query, params).await
+        LiveQuery::open(&self.base, &token, query, params, None).await
+    }
+
+    /// Subscribes to a live query over the tables of `module` (needed when another module
+    /// has a table of the same name).
+    pub async fn subscribe_in(
+        &self,
+        module: &str,
+        query: &str,
+        params: &[Json],
+    ) -> Result<LiveQuery, ClientError> {
+        let token = self.token.clone().ok_or(ClientError::NoToken)?;
+        LiveQuery::open(&self.base, &token, query, params, Some(module)).await
     }
 }

@@ -34,10 +34,15 @@ pub struct LiveQuery {
     token: String,
     query: String,
     params: Vec<Json>,
+    /// The module named in `subscribe`, when the query's tables alone are ambiguous.
+    module: Option<String>,
     socket: Socket,
     columns: Vec<String>,
     rows: Vec<Vec<Json>>,
     tx_id: u64,
+    /// The difference a reconnection found, returned by the next `next`.
+    reconnected: Option<LiveUpdate>,
+    reconnect_attempts: u32,
 }
 
 fn server_error(v: &Json) -> ClientError {
@@ -75,6 +80,22 @@ async fn connect(url: &str, token: &str) -> Result<Socket, ClientError> {
     Ok(socket)
 }
 
+/// What turns `old` into `new`, as multisets of rows: `(inserts, deletes)`.
+fn difference(old: &[Vec<Json>], new: &[Vec<Json>]) -> (Vec<Vec<Json>>, Vec<Vec<Json>>) {
+    let mut deletes: Vec<Vec<Json>> = old.to_vec();
+    let mut inserts = Vec::new();
+    for row in new {
+        match deletes.iter().position(|d| d == row) {
+            // Held before and still there: neither inserted nor deleted.
+            Some(i) => {
+                deletes.swap_remove(i);
+            }
+            None => inserts.push(row.clone()),
+        }
+    }
+    (inserts, deletes)
+}
+
 /// Reads text frames until one is a JSON object (pings are answered by tungstenite).
 async fn next_message(socket: &mut Socket) -> Result<Json, ClientError> {
     while let Some(frame) = socket.next().await {
@@ -100,6 +121,7 @@ impl LiveQuery {
         token: &str,
         query: &str,
         params: &[Json],
+        module: Option<&str>,
     ) -> Result<LiveQuery, ClientError> {
         let url = format!(
             "{}/v1/ws",
@@ -112,19 +134,28 @@ impl LiveQuery {
             token: token.to_owned(),
             query: query.to_owned(),
             params: params.to_vec(),
+            module: module.map(str::to_owned),
             socket,
             columns: Vec::new(),
             rows: Vec::new(),
             tx_id: 0,
+            reconnected: None,
+            reconnect_attempts: RECONNECT_ATTEMPTS,
         };
         live.send_subscribe(None).await?;
         Ok(live)
     }
 
-    async fn send_subscribe(&mut self, from_tx: Option<u64>) -> Result<(), ClientError> {
+    /// Subscribes on the current socket. When the answer carries fresh rows (not a resume),
+    /// returns how they differ from the rows held before, so that a caller following the
+    /// updates misses nothing that changed while the connection was down.
+    async fn send_subscribe(&mut self, from_tx: Option<u64>) -> Result<LiveUpdate, ClientError> {
         let mut m = json!({"type": "subscribe", "id": SUBSCRIPTION_ID, "query": self.query, "params": self.params});
         if let Some(tx) = from_tx {
             m["from_tx"] = json!(tx);
+        }
+        if let Some(module) = &self.module {
+            m["module"] = json!(module);
         }
         self.socket
             .send(Message::Text(m.to_string().into()))
@@ -142,11 +173,18 @@ impl LiveQuery {
                                 .collect()
                         })
                         .unwrap_or_default();
-                    if !v["resumed"].as_bool().unwrap_or(false) {
-                        self.rows = rows_of(&v["rows"]);
-                    }
                     self.tx_id = v["tx_id"].as_u64().unwrap_or(self.tx_id);
-                    return Ok(());
+                    let mut resync = LiveUpdate {
+                        tx_id: self.tx_id,
+                        inserts: Vec::new(),
+                        deletes: Vec::new(),
+                    };
+                    if !v["resumed"].as_bool().unwrap_or(false) {
+                        let fresh = rows_of(&v["rows"]);
+                        (resync.inserts, resync.deletes) = difference(&self.rows, &fresh);
+                        self.rows = fresh;
+                    }
+                    return Ok(resync);
                 }
                 Some("error") => return Err(server_error(&v)),
                 // Updates of a resumed subscription can only follow `subscribed`.
@@ -180,9 +218,16 @@ impl LiveQuery {
     }
 
     /// Waits for the next change, applies it to `rows()` and returns it. A dropped
-    /// connection is re-established and the subscription resumed from the last tx seen.
+    /// connection is re-established and the subscription resumed from the last tx seen; if
+    /// the server can no longer resume, the rows are read afresh and the difference to the
+    /// rows held before is returned as one update (so every change is still seen).
     pub async fn next(&mut self) -> Result<LiveUpdate, ClientError> {
         loop {
+            if let Some(resync) = self.reconnected.take()
+                && (!resync.inserts.is_empty() || !resync.deletes.is_empty())
+            {
+                return Ok(resync);
+            }
             match next_message(&mut self.socket).await {
                 Ok(v) => match v["type"].as_str() {
                     Some("update") => {
@@ -206,6 +251,9 @@ impl LiveQuery {
                     Some("error") => return Err(server_error(&v)),
                     _ => {}
                 },
+                Err(e @ ClientError::Transport(_)) if self.reconnect_attempts == 0 => {
+                    return Err(e);
+                }
                 Err(ClientError::Transport(_)) => self.reconnect().await?,
                 Err(e) => return Err(e),
             }
@@ -215,26 +263,35 @@ impl LiveQuery {
     async fn reconnect(&mut self) -> Result<(), ClientError> {
         let mut delay = Duration::from_millis(100);
         let mut last = ClientError::Transport("not tried".into());
-        for _ in 0..RECONNECT_ATTEMPTS {
+        for _ in 0..self.reconnect_attempts {
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(5));
             match connect(&self.url, &self.token).await {
                 Ok(socket) => {
                     self.socket = socket;
-                    match self.send_subscribe(Some(self.tx_id)).await {
-                        Ok(()) => return Ok(()),
+                    let resync = match self.send_subscribe(Some(self.tx_id)).await {
+                        Ok(resync) => resync,
                         // Too old to resume: start over with the full rows.
-                        Err(ClientError::Server { .. }) => {
-                            self.send_subscribe(None).await?;
-                            return Ok(());
+                        Err(ClientError::Server { .. }) => self.send_subscribe(None).await?,
+                        Err(e) => {
+                            last = e;
+                            continue;
                         }
-                        Err(e) => last = e,
-                    }
+                    };
+                    self.reconnected = Some(resync);
+                    return Ok(());
                 }
                 Err(e) => last = e,
             }
         }
         Err(last)
+    }
+
+    /// How many times `next` tries to reconnect (with backoff from 100 ms to 5 s) before it
+    /// returns the transport error; 8 by default, 0 to return it at once. A caller with its
+    /// own reconnection loop (e.g. one that also signs in again) sets this low.
+    pub fn set_reconnect_attempts(&mut self, attempts: u32) {
+        self.reconnect_attempts = attempts;
     }
 
     /// Ends the subscription and closes the connection.
@@ -251,5 +308,36 @@ impl LiveQuery {
             .close(None)
             .await
             .map_err(|e| ClientError::Transport(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_difference_of_two_results_is_a_multiset_delta() {
+        // Proves: rows kept are in neither list, duplicates count (one of two equal rows
+        // gone is one delete), and applying the delta to `old` gives `new`.
+        let (a, b, c) = (vec![json!(1)], vec![json!(2)], vec![json!(3)]);
+        let old = vec![a.clone(), b.clone(), b.clone()];
+        let new = vec![b.clone(), c.clone()];
+        let (inserts, deletes) = difference(&old, &new);
+        assert_eq!(inserts, vec![c.clone()]);
+        let mut deletes_sorted = deletes.clone();
+        deletes_sorted.sort_by_key(|r| r[0].as_i64());
+        assert_eq!(deletes_sorted, vec![a, b.clone()]);
+        let mut applied = old.clone();
+        for d in &deletes {
+            let i = applied
+                .iter()
+                .position(|r| r == d)
+                .expect("deleted row held");
+            applied.swap_remove(i);
+        }
+        applied.extend(inserts);
+        applied.sort_by_key(|r| r[0].as_i64());
+        assert_eq!(applied, new);
+        assert_eq!(difference(&new, &new), (Vec::new(), Vec::new()));
     }
 }

@@ -86,7 +86,10 @@ pub(crate) fn emit(
                 payload: payload.clone(),
                 status: "pending".to_owned(),
                 attempts: 0,
+                status_code: None,
+                error: None,
                 created_at: ctx.timestamp,
+                finished_at: None,
             })?;
         }
     }
