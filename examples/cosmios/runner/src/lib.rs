@@ -5,7 +5,8 @@
 //! running runs, and for each pending run claims it, starts the agent (`claude -p TASK`,
 //! `codex exec TASK`, or any command given with `--agent-command`) in the run's workspace,
 //! streams its output into the run's log in batches and reports how it ended. A run that
-//! leaves `running` without our report was cancelled: its agent is stopped. Heartbeats
+//! leaves `running` without our report was cancelled: its agent is stopped. A rollback
+//! request resets the workspace to the run's snapshot (`git reset --hard`). Heartbeats
 //! carry CPU and memory figures; losing the server means reconnecting with backoff while
 //! the agents go on.
 //!
@@ -16,6 +17,7 @@
 //! Layout:
 //! - `runner.rs`   the runner's session loop: authenticate, subscribe, reconcile, heartbeat
 //! - `execute.rs`  one run: claim, snapshot, agent, logs, complete / fail / cancelled
+//! - `rollback.rs` `git reset --hard` to a run's snapshot on request
 //! - `agent.rs`    agent commands, spawning in a process group, reading lines, stopping
 //! - `logs.rs`     the bounded line buffer and its batching shipper (`append_log`)
 //! - `relay.rs`    the relay's session loop
@@ -38,6 +40,7 @@ mod execute;
 mod logs;
 mod metrics;
 mod relay;
+mod rollback;
 mod runner;
 mod status;
 

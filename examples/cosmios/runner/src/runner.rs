@@ -3,10 +3,11 @@
 //! ```text
 //!  ┌─► anonymous identity (once; again if the server forgets it)
 //!  │   authenticate_runner(api_key)       this identity is now the machine's runner
-//!  │   subscribe: runs WHERE status = 'pending' OR status = 'running'   (RLS: our machine's)
+//!  │   subscribe: runs pending, running or with a rollback requested   (RLS: our machine's)
 //!  │   loop ── update ──► reconcile: pending and not ours ─► spawn execute (claims it)
-//!  │        │                        ours but gone from the set ─► Stop::Cancelled
+//!  │        │                        ours, no longer in progress ─► Stop::Cancelled
 //!  │        │                        running and not ours ─► fail it (left by a previous runner)
+//!  │        │                        finished, rollback requested ─► git reset --hard snapshot
 //!  │        ├─ every --heartbeat-ms ─► heartbeat(metrics)
 //!  │        └─ a run task ended ─► forget it
 //!  └── the connection fails: wait (backoff up to --reconnect-max-ms), start over; run tasks
@@ -36,8 +37,9 @@ use crate::metrics::Sampler;
 
 /// The runner's live query: its machine's runs that are waiting or running (row-level
 /// security keeps other machines' runs out).
-const RUNS_QUERY: &str = "SELECT id, agent, workspace, task, status FROM runs \
-                          WHERE status = 'pending' OR status = 'running'";
+const RUNS_QUERY: &str = "SELECT id, agent, workspace, task, status, rollback, snapshot_commit \
+                          FROM runs \
+                          WHERE status = 'pending' OR status = 'running' OR rollback = 'requested'";
 /// How long stopping waits for run tasks to stop their agents and report.
 const SHUTDOWN_REPORT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -74,6 +76,7 @@ pub async fn run_runner(options: RunnerOptions, mut shutdown: Shutdown<'_>) -> R
         options,
         active: HashMap::new(),
         settled: HashSet::new(),
+        rollbacks: HashSet::new(),
         tasks: JoinSet::new(),
         sampler: Sampler::default(),
     };
@@ -111,6 +114,9 @@ struct Runner {
     /// us (a previous runner process died) and failed. An update older than our report may
     /// still show them; they are forgotten once they leave the subscribed rows.
     settled: HashSet<u64>,
+    /// Rollbacks started; forgotten once their run leaves the subscribed rows (so a later
+    /// request for the same run is carried out again).
+    rollbacks: HashSet<u64>,
     /// The run tasks; each yields its run id.
     tasks: JoinSet<u64>,
     sampler: Sampler,
@@ -182,25 +188,34 @@ impl Runner {
 
     /// Brings the running tasks in line with the subscribed rows.
     fn reconcile(&mut self, rows: &[Vec<Json>]) {
+        // Runs waiting or running now; the others in the rows await a rollback.
+        let mut in_progress = HashSet::new();
         let mut present = HashSet::new();
         for row in rows {
             let Some(run) = parse_run(row) else {
                 tracing::warn!("ignoring a malformed run row: {row:?}");
                 continue;
             };
-            present.insert(run.0.id);
-            if self.settled.contains(&run.0.id) {
+            let id = run.spec.id;
+            present.insert(id);
+            if run.status == "pending" || run.status == "running" {
+                in_progress.insert(id);
+            } else if run.rollback.as_deref() == Some("requested") {
+                self.roll_back(&run);
+            }
+            if self.settled.contains(&id) || self.active.contains_key(&id) {
                 continue;
             }
-            match run.1.as_str() {
-                "pending" if !self.active.contains_key(&run.0.id) => self.start(run.0),
-                "running" if !self.active.contains_key(&run.0.id) => self.fail_orphan(run.0.id),
+            match run.status.as_str() {
+                "pending" => self.start(run.spec),
+                "running" => self.fail_orphan(id),
                 _ => {}
             }
         }
         self.settled.retain(|id| present.contains(id));
+        self.rollbacks.retain(|id| present.contains(id));
         for (id, stop) in &self.active {
-            if !present.contains(id) {
+            if !in_progress.contains(id) {
                 // It left `pending`/`running` without our report: cancelled or paused.
                 let _ = stop.send_if_modified(|s| {
                     let first = *s == Stop::No;
@@ -221,6 +236,19 @@ impl Runner {
             execute(api, settings, run, stop_rx).await;
             id
         });
+    }
+
+    fn roll_back(&mut self, run: &RunRow) {
+        let Some(commit) = run.snapshot.clone() else {
+            return;
+        };
+        if !self.rollbacks.insert(run.spec.id) {
+            return;
+        }
+        let (api, id, workspace) = (self.api.clone(), run.spec.id, run.spec.workspace.clone());
+        tokio::spawn(
+            async move { crate::rollback::roll_back(&api, id, &workspace, &commit).await },
+        );
     }
 
     /// A run `running` on our machine that this process is not running: the runner that
@@ -251,8 +279,17 @@ impl Runner {
     }
 }
 
-/// `[id, agent, workspace, task, status]` → the run and its status.
-fn parse_run(row: &[Json]) -> Option<(RunSpec, String)> {
+/// A row of `RUNS_QUERY`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RunRow {
+    spec: RunSpec,
+    status: String,
+    rollback: Option<String>,
+    snapshot: Option<String>,
+}
+
+/// `[id, agent, workspace, task, status, rollback, snapshot_commit]` → a run.
+fn parse_run(row: &[Json]) -> Option<RunRow> {
     let id = match row.first()? {
         Json::Number(n) => n.as_u64()?,
         // 64-bit integers beyond ±2^53 come as strings.
@@ -260,15 +297,17 @@ fn parse_run(row: &[Json]) -> Option<(RunSpec, String)> {
         _ => return None,
     };
     let text = |i: usize| row.get(i)?.as_str().map(str::to_owned);
-    Some((
-        RunSpec {
+    Some(RunRow {
+        spec: RunSpec {
             id,
             agent: text(1)?,
             workspace: text(2)?,
             task: text(3)?,
         },
-        text(4)?,
-    ))
+        status: text(4)?,
+        rollback: text(5),
+        snapshot: text(6),
+    })
 }
 
 #[cfg(test)]
@@ -283,10 +322,19 @@ mod tests {
             json!("/w"),
             json!("t"),
             json!("pending"),
+            json!(null),
+            json!("abc1234"),
         ];
-        let (run, status) = parse_run(&row).expect("valid");
-        assert_eq!(run.id, 9_007_199_254_740_993);
-        assert_eq!((run.agent.as_str(), status.as_str()), ("codex", "pending"));
+        let run = parse_run(&row).expect("valid");
+        assert_eq!(run.spec.id, 9_007_199_254_740_993);
+        assert_eq!(
+            (run.spec.agent.as_str(), run.status.as_str()),
+            ("codex", "pending")
+        );
+        assert_eq!(
+            (run.rollback, run.snapshot.as_deref()),
+            (None, Some("abc1234"))
+        );
         assert_eq!(parse_run(&[json!(1), json!("codex")]), None);
         assert_eq!(
             parse_run(&[json!(-1), json!("a"), json!("w"), json!("t"), json!("s")]),

@@ -343,3 +343,42 @@ async fn a_run_survives_the_server_going_away() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_rollback_request_resets_the_workspace_to_the_snapshot() {
+    // Proves: after a run changed its git workspace, `request_rollback` reaches the runner
+    // through its subscription, which resets the workspace to the snapshot taken before the
+    // agent ran, logs it and reports `done`.
+    let s = Server::start().await;
+    let user = s.human("ann@example.com").await;
+    let m = Machine::register(&s, &user).await;
+    m.save_config(&s);
+    let head = git_commit(&m.workspace());
+    let runner = m.start();
+    let log = || runner.log();
+    let readme = m.workspace().join("README");
+
+    let run = dispatch(&s, &user, &m, "edit the readme", "claude-code").await;
+    let row = run_reaches(&s, &user, run, "completed", &log).await;
+    assert_eq!(row[4], json!(head));
+    assert_eq!(
+        std::fs::read_to_string(&readme).expect("README"),
+        "hello\nchanged\n"
+    );
+
+    s.ok(&user, "request_rollback", json!({"run": run})).await;
+    eventually("the rollback reported", 20, || async {
+        (value(
+            &s,
+            &user,
+            &format!("SELECT rollback FROM runs WHERE id = {run}"),
+        )
+        .await
+            == json!("done"))
+        .then_some(())
+    })
+    .await;
+    assert_eq!(std::fs::read_to_string(&readme).expect("README"), "hello\n");
+    let system = lines(&s, &user, run, "system").await;
+    assert_eq!(system, [format!("rolled back to {head}")], "{}", log());
+}

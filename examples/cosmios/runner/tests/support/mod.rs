@@ -17,7 +17,8 @@ pub fn cosmios() -> Command {
 
 /// A stand-in for `claude -p TASK`: prints what it was given, then behaves as the task
 /// says — `fail` exits 1 after a stderr line, `sleep` records its pids and sleeps until
-/// killed, `slow` waits a little between two lines; anything else prints and exits 0.
+/// killed, `slow` waits a little between two lines, `edit` changes the workspace's README;
+/// anything else prints and exits 0.
 pub const STUB_AGENT: &str = r#"#!/bin/sh
 echo "task: $1"
 echo "run $COSMIOS_RUN_ID in $(pwd)"
@@ -31,6 +32,7 @@ case "$1" in
     wait
     echo "woke up" ;;
   *slow*) echo "before"; sleep 2; echo "after" ;;
+  *edit*) echo "changed" >> README ;;
 esac
 echo "done: $1"
 "#;
