@@ -212,11 +212,12 @@ pub struct Delivery {
     pub status: String,
     /// POSTs the relay made, retries included.
     pub attempts: u32,
+    pub created_at: Timestamp,
+    // The relay's report. Nullable columns at the end, so that deployed data upgrades.
     /// The receiver's last HTTP status, if it answered at all.
     pub status_code: Option<u32>,
     /// Why the last attempt failed (a non-2xx status, a time-out, a refused connection).
     pub error: Option<String>,
-    pub created_at: Timestamp,
     pub finished_at: Option<Timestamp>,
 }
 

@@ -86,9 +86,9 @@ pub(crate) fn emit(
                 payload: payload.clone(),
                 status: "pending".to_owned(),
                 attempts: 0,
+                created_at: ctx.timestamp,
                 status_code: None,
                 error: None,
-                created_at: ctx.timestamp,
                 finished_at: None,
             })?;
         }

@@ -382,3 +382,42 @@ async fn a_rollback_request_resets_the_workspace_to_the_snapshot() {
     let system = lines(&s, &user, run, "system").await;
     assert_eq!(system, [format!("rolled back to {head}")], "{}", log());
 }
+
+#[tokio::test]
+async fn a_run_left_running_by_a_dead_runner_is_failed_by_the_next() {
+    // Proves: a runner killed with SIGKILL mid-run cannot report; the runner started after
+    // it finds the run `running` without an agent of its own and fails it with the reason,
+    // instead of leaving it running forever.
+    let s = Server::start().await;
+    let user = s.human("ann@example.com").await;
+    let m = Machine::register(&s, &user).await;
+    m.save_config(&s);
+    let first = m.start();
+    let first_log = first.log.clone();
+    let log = move || std::fs::read_to_string(&first_log).unwrap_or_default();
+    let run = dispatch(&s, &user, &m, "sleep on it", "claude-code").await;
+    run_reaches(&s, &user, run, "running", &log).await;
+    let pids_file = m.workspace().join(format!("{run}.pids"));
+    let pids: Vec<u32> = eventually("the agent's pids", 20, || async {
+        let text = std::fs::read_to_string(&pids_file).ok()?;
+        let pids: Vec<u32> = text
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        (pids.len() == 2).then_some(pids)
+    })
+    .await;
+    drop(first); // SIGKILL: no chance to report
+    for pid in pids {
+        // The orphaned agent is not the next runner's business; do not leave it behind.
+        let _ = std::process::Command::new("kill")
+            .arg(pid.to_string())
+            .status();
+    }
+
+    let second = m.start();
+    let log = || second.log();
+    let row = run_reaches(&s, &user, run, "failed", &log).await;
+    let error = row[2].as_str().expect("error");
+    assert!(error.contains("the runner restarted"), "{error}");
+}
