@@ -128,6 +128,11 @@ impl Client {
         Ok(s)
     }
 
+    /// Who the token belongs to: `{identity, admin}`.
+    pub async fn me(&self) -> Result<Json, ClientError> {
+        self.get_json("/v1/auth/me").await
+    }
+
     /// Asks for a sign-in link by mail (the server answers the same for every address).
     pub async fn request_magic_link(&self, email: &str) -> Result<(), ClientError> {
         let _: Json = self

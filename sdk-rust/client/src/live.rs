@@ -76,8 +76,34 @@ async fn connect(url: &str, token: &str) -> Result<Socket, ClientError> {
     request.headers_mut().insert("authorization", auth);
     let (socket, _) = tokio_tungstenite::connect_async(request)
         .await
-        .map_err(|e| ClientError::Transport(e.to_string()))?;
+        .map_err(upgrade_error)?;
     Ok(socket)
+}
+
+/// A refused upgrade is the server's answer (e.g. 401 `invalid_token` with the usual error
+/// body), not a transport failure: callers need its status to tell "sign in again" from
+/// "try again later".
+fn upgrade_error(e: tokio_tungstenite::tungstenite::Error) -> ClientError {
+    use tokio_tungstenite::tungstenite::Error;
+    let Error::Http(response) = e else {
+        return ClientError::Transport(e.to_string());
+    };
+    let status = response.status().as_u16();
+    let body: Json = response
+        .body()
+        .as_deref()
+        .and_then(|b| serde_json::from_slice(b).ok())
+        .unwrap_or(Json::Null);
+    let error = &body["error"];
+    ClientError::Server {
+        status,
+        code: error["code"].as_str().unwrap_or("http_error").to_owned(),
+        message: error["message"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("the WebSocket upgrade was answered {status}")),
+        details: error.get("details").cloned(),
+    }
 }
 
 /// What turns `old` into `new`, as multisets of rows: `(inserts, deletes)`.
@@ -314,6 +340,45 @@ impl LiveQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn a_refused_upgrade_is_the_servers_error() {
+        // Proves: a 401 answer to the upgrade (what the server sends for a bad token) comes
+        // back as `ClientError::Server` with its status and code, not as a transport error.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.expect("accept");
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = conn.read(&mut buf).await.expect("read");
+                if n == 0 {
+                    return;
+                }
+                request.extend_from_slice(&buf[..n]);
+            }
+            let body =
+                r#"{"error": {"code": "invalid_token", "message": "the token is not valid"}}"#;
+            let answer = format!(
+                "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\n\
+                 content-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            conn.write_all(answer.as_bytes()).await.expect("write");
+        });
+        let err = LiveQuery::open(&format!("http://{addr}"), "t", "SELECT 1", &[], None)
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            (err.status(), err.code()),
+            (Some(401), "invalid_token"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn the_difference_of_two_results_is_a_multiset_delta() {

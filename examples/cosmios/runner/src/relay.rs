@@ -20,7 +20,7 @@ use serde_json::{Value as Json, json};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::api::Api;
+use crate::api::{Api, MODULE};
 use crate::backoff::Backoff;
 use crate::deliver::{DeliverySettings, deliver};
 use crate::error::{Error, Result};
@@ -112,15 +112,8 @@ pub async fn run_relay(options: RelayOptions, mut shutdown: Shutdown<'_>) -> Res
 
 impl Relay {
     async fn session(&mut self, backoff: &mut Backoff, mut shutdown: Shutdown<'_>) -> Result<()> {
-        let mut live = match self.api.subscribe(PENDING_QUERY).await {
-            Ok(live) => live,
-            Err(e) if e.status() == Some(401) || e.status() == Some(403) => {
-                return Err(Error::Unauthorized(format!(
-                    "{e} (the relay needs a token of the module's owner)"
-                )));
-            }
-            Err(e) => return Err(e.into()),
-        };
+        check_owner(&self.api).await?;
+        let mut live = self.api.subscribe(PENDING_QUERY).await.map_err(refused)?;
         backoff.reset();
         tracing::info!("relay subscribed to pending deliveries");
         self.reconcile(live.rows());
@@ -177,6 +170,31 @@ impl Relay {
             id
         });
     }
+}
+
+/// A refused token is fatal: waiting will not make the server accept it.
+fn refused(e: ClientError) -> Error {
+    match e.status() {
+        Some(401 | 403) => Error::Unauthorized(format!(
+            "{e} (the relay needs a token of the module's owner)"
+        )),
+        _ => e.into(),
+    }
+}
+
+/// Fails unless the token is the module owner's (or an admin's): anyone else's
+/// subscription would see only their own deliveries, and no secrets to sign them with.
+async fn check_owner(api: &Api) -> Result<()> {
+    let client = api.client();
+    let me = client.me().await.map_err(refused)?;
+    let module = client.module(MODULE).await.map_err(refused)?;
+    if me["admin"] == true || (me["identity"].is_string() && me["identity"] == module["owner"]) {
+        return Ok(());
+    }
+    Err(Error::Unauthorized(format!(
+        "the token is not the owner's of the `{MODULE}` module (owner {}, token {})",
+        module["owner"], me["identity"]
+    )))
 }
 
 /// Makes one delivery and reports it.

@@ -136,7 +136,11 @@ impl Runner {
             }
             Err(e) => return Err(self.forget_token_if_refused(e)),
         }
-        let mut live = self.api.subscribe(RUNS_QUERY).await?;
+        let mut live = self
+            .api
+            .subscribe(RUNS_QUERY)
+            .await
+            .map_err(|e| self.forget_token_if_refused(e))?;
         backoff.reset();
         self.reconcile(live.rows());
         let mut ticker = tokio::time::interval(self.options.heartbeat);

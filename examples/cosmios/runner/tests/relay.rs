@@ -187,3 +187,28 @@ async fn deliveries_are_signed_retried_and_reported() {
     );
     let _ = relay.kill().await;
 }
+
+#[tokio::test]
+async fn a_relay_without_the_owners_token_stops_with_a_clear_error() {
+    // Proves: a token that is not the module owner's (it could see only its own deliveries
+    // and no secrets) and a forged token both end the relay at once with a non-zero status
+    // and a message saying why, instead of retrying forever.
+    let s = Server::start().await;
+    let user = s.human("ann@example.com").await;
+    for (token, expected) in [
+        (user.as_str(), "not the owner's"),
+        ("forged.token.value", "refused the token"),
+    ] {
+        let out = tokio::process::Command::from(support::cosmios())
+            .args(["relay", "--server", &s.base, "--token", token])
+            .arg("--config")
+            .arg("/nonexistent/config.json")
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .expect("run the relay");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+}

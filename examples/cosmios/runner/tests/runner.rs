@@ -421,3 +421,42 @@ async fn a_run_left_running_by_a_dead_runner_is_failed_by_the_next() {
     let error = row[2].as_str().expect("error");
     assert!(error.contains("the runner restarted"), "{error}");
 }
+
+#[tokio::test]
+async fn an_unknown_machine_key_stops_the_runner_with_a_clear_error() {
+    // Proves: a well-formed key the server does not know (a deleted machine, a typo) ends
+    // `start` and `status` at once with a message to register again, instead of retrying;
+    // a malformed key is refused by `register` before anything is saved.
+    let s = Server::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.json");
+    let bad = support::cosmios()
+        .arg("--config")
+        .arg(&config)
+        .args(["register", "--server", &s.base, "--api-key", "csu_nothex"])
+        .output()
+        .expect("register");
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(!config.exists(), "nothing saved for a malformed key");
+    let unknown = format!("csu_{}", "0".repeat(64));
+    let saved = support::cosmios()
+        .arg("--config")
+        .arg(&config)
+        .args(["register", "--server", &s.base, "--api-key", &unknown])
+        .output()
+        .expect("register");
+    assert!(saved.status.success(), "{saved:?}");
+    for command in ["start", "status"] {
+        let out = tokio::process::Command::from(support::cosmios())
+            .arg("--config")
+            .arg(&config)
+            .arg(command)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .expect("run cosmios");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{command}: {stderr}");
+        assert!(stderr.contains("cosmios register"), "{command}: {stderr}");
+    }
+}
