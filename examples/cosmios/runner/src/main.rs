@@ -132,12 +132,14 @@ fn ms(n: u64) -> Duration {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let path = match cli.config {
-        Some(p) => p,
-        None => cosmios_runner::default_path()?,
+    // Resolved when a command needs it: the relay given --server needs no HOME.
+    let path = || match &cli.config {
+        Some(p) => Ok(p.clone()),
+        None => cosmios_runner::default_path(),
     };
     match cli.command {
         Command::Register { server, api_key } => {
+            let path = path()?;
             let server = server
                 .or_else(|| Config::load(&path).ok().map(|c| c.server))
                 .unwrap_or_else(|| "http://127.0.0.1:3000".into());
@@ -153,7 +155,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Start(args) => {
-            let config = Config::load(&path)?;
+            let config = Config::load(&path()?)?;
             let mut overrides: Vec<(String, String)> = config.agents.clone().into_iter().collect();
             for flag in &args.agent_commands {
                 overrides.push(AgentCommands::parse_flag(flag)?);
@@ -172,7 +174,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { json } => {
-            let config = Config::load(&path)?;
+            let config = Config::load(&path()?)?;
             let status = cosmios_runner::machine_status(&config).await?;
             let online = status["online"].as_bool().unwrap_or(false);
             if json {
@@ -200,7 +202,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let server = match args.server {
                 Some(s) => cosmios_runner::check_server(&s)?,
                 None => {
-                    Config::load(&path)
+                    Config::load(&path()?)
                         .context("no --server given, and no config file to take it from")?
                         .server
                 }
