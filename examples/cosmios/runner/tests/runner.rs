@@ -460,3 +460,67 @@ async fn an_unknown_machine_key_stops_the_runner_with_a_clear_error() {
         assert!(stderr.contains("cosmios register"), "{command}: {stderr}");
     }
 }
+
+#[tokio::test]
+async fn stopping_the_runner_stops_its_agents_and_fails_their_runs() {
+    // Proves: SIGTERM (systemd, `kill`) makes the runner stop its agents' process groups,
+    // fail their runs with the reason, and exit 0; the machine goes offline.
+    let s = Server::start().await;
+    let user = s.human("ann@example.com").await;
+    let m = Machine::register(&s, &user).await;
+    m.save_config(&s);
+    let mut runner = m.start();
+    let log_path = runner.log.clone();
+    let log = move || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let run = dispatch(&s, &user, &m, "sleep on it", "claude-code").await;
+    let pids_file = m.workspace().join(format!("{run}.pids"));
+    let pids: Vec<u32> = eventually("the agent's pids", 20, || async {
+        let text = std::fs::read_to_string(&pids_file).ok()?;
+        let pids: Vec<u32> = text
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        (pids.len() == 2).then_some(pids)
+    })
+    .await;
+
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &runner.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(term.success());
+    let row = run_reaches(&s, &user, run, "failed", &log).await;
+    assert!(
+        row[2]
+            .as_str()
+            .is_some_and(|e| e.contains("the runner stopped")),
+        "{row:?}"
+    );
+    eventually("the agent and its child stopped", 10, || async {
+        pids.iter().all(|p| process_gone(*p)).then_some(())
+    })
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = runner.child.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the runner never exited"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}\n{}", log());
+    eventually("the machine offline", 20, || async {
+        (value(
+            &s,
+            &user,
+            &format!("SELECT online FROM machines WHERE id = {}", m.id),
+        )
+        .await
+            == json!(false))
+        .then_some(())
+    })
+    .await;
+}
