@@ -10,6 +10,7 @@ use serde_json::Value as Json;
 
 use crate::backoff::Backoff;
 use crate::error::is_retryable;
+use crate::journal::Journal;
 
 /// The module every call goes to.
 pub(crate) const MODULE: &str = "cosmios";
@@ -23,6 +24,8 @@ pub(crate) struct Api {
     /// The first and the longest wait between retries of a call.
     retry_min: Duration,
     retry_max: Duration,
+    /// Where the runner's reports wait for the server (the relay has none).
+    journal: Option<Journal>,
 }
 
 impl Api {
@@ -31,7 +34,18 @@ impl Api {
             client: RwLock::new(Client::new(server)?),
             retry_min: Duration::from_millis(100).min(retry_max),
             retry_max,
+            journal: None,
         })
+    }
+
+    /// Journals the reports made with `report` from now on.
+    pub(crate) fn with_journal(mut self, journal: Journal) -> Api {
+        self.journal = Some(journal);
+        self
+    }
+
+    pub(crate) fn journal(&self) -> Option<&Journal> {
+        self.journal.as_ref()
     }
 
     pub(crate) fn client(&self) -> Client {
@@ -89,6 +103,33 @@ impl Api {
                 other => return other,
             }
         }
+    }
+
+    /// A report that must reach the server: journaled on disk until answered (so a runner
+    /// restarted meanwhile sends it again), and retried while the server is away.
+    pub(crate) async fn report(&self, reducer: &str, args: &Json) -> Result<Json, ClientError> {
+        let seq = self.record(reducer, args);
+        self.send_recorded(seq, reducer, args).await
+    }
+
+    /// The first half of `report`: the journal entry, for a report that must wait for
+    /// earlier ones to be sent but must be on disk now.
+    pub(crate) fn record(&self, reducer: &str, args: &Json) -> Option<u64> {
+        self.journal.as_ref().map(|j| j.record(reducer, args))
+    }
+
+    /// The second half of `report`: sends a recorded report and marks it done.
+    pub(crate) async fn send_recorded(
+        &self,
+        seq: Option<u64>,
+        reducer: &str,
+        args: &Json,
+    ) -> Result<Json, ClientError> {
+        let out = self.call_retrying(reducer, args).await;
+        if let (Some(journal), Some(seq)) = (&self.journal, seq) {
+            journal.done(seq);
+        }
+        out
     }
 
     pub(crate) async fn sql(&self, query: &str, params: &[Json]) -> Result<QueryRows, ClientError> {

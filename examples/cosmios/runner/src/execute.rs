@@ -8,8 +8,9 @@
 //!              runner shutting down: stop the agent, fail_run
 //! ```
 //!
-//! Every report is retried while the server is unreachable, so a run finished during an
-//! outage is reported when the runner is back; its log lines wait in the buffer meanwhile.
+//! Every report is journaled on disk and retried while the server is unreachable, so a run
+//! finished during an outage is reported when the server is back, even by the next runner
+//! process; the final report is journaled after the last log line and sent after it.
 
 use std::path::Path;
 use std::process::ExitStatus;
@@ -17,7 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
 
 use crate::agent::{self, AgentCommands};
 use crate::api::Api;
@@ -95,7 +97,7 @@ pub(crate) async fn execute(
         run.agent,
         run.workspace
     );
-    let outcome = drive(&api, &settings, &run, stop).await;
+    let (outcome, shipper) = drive(&api, &settings, &run, stop).await;
     let (reducer, args) = match outcome {
         Outcome::Completed { exit_code, summary } => (
             "complete_run",
@@ -112,10 +114,19 @@ pub(crate) async fn execute(
         ),
         Outcome::Stopped(_) => {
             tracing::info!("run {}: cancelled; the agent was stopped", run.id);
+            if let Some(shipper) = shipper {
+                let _ = shipper.await;
+            }
             return;
         }
     };
-    match api.call_retrying(reducer, &args).await {
+    // On disk now, after the log lines (already journaled); sent once they are sent, so
+    // that the log is whole when the run shows as finished.
+    let seq = api.record(reducer, &args);
+    if let Some(shipper) = shipper {
+        let _ = shipper.await;
+    }
+    match api.send_recorded(seq, reducer, &args).await {
         Ok(_) => tracing::info!("run {}: {reducer}", run.id),
         Err(e) => tracing::warn!("run {}: {reducer} refused: {e}", run.id),
     }
@@ -128,32 +139,45 @@ fn failed(error: String) -> Outcome {
     }
 }
 
+/// Runs the agent; returns how it ended once every line of its output is journaled, with
+/// the task still sending them (none if the agent never started).
 async fn drive(
     api: &Arc<Api>,
     settings: &RunSettings,
     run: &RunSpec,
     mut stop: watch::Receiver<Stop>,
-) -> Outcome {
+) -> (Outcome, Option<JoinHandle<()>>) {
     let workspace = Path::new(&run.workspace);
     if !workspace.is_dir() {
-        return failed(format!(
-            "the workspace {} is not a directory on this machine",
-            run.workspace
-        ));
+        return (
+            failed(format!(
+                "the workspace {} is not a directory on this machine",
+                run.workspace
+            )),
+            None,
+        );
     }
     let Some(argv) = settings.agents.get(&run.agent) else {
-        return failed(format!(
-            "no command for agent `{}` (--agent-command {}=COMMAND)",
-            run.agent, run.agent
-        ));
+        return (
+            failed(format!(
+                "no command for agent `{}` (--agent-command {}=COMMAND)",
+                run.agent, run.agent
+            )),
+            None,
+        );
     };
     record_snapshot(api, run.id, workspace).await;
     let mut child = match agent::spawn(argv, workspace, run.id, &run.task) {
         Ok(child) => child,
-        Err(e) => return failed(e.to_string()),
+        Err(e) => return (failed(e.to_string()), None),
     };
     let logs = Arc::new(LogBuffer::default());
-    let shipper = tokio::spawn(logs.clone().ship(api.clone(), run.id, settings.log_flush));
+    let (journaled_tx, journaled) = oneshot::channel();
+    let shipper =
+        tokio::spawn(
+            logs.clone()
+                .ship(api.clone(), run.id, settings.log_flush, journaled_tx),
+        );
     let mut readers = Vec::new();
     if let Some(out) = child.stdout.take() {
         readers.push(tokio::spawn(agent::forward_lines(
@@ -187,24 +211,21 @@ async fn drive(
                     Stop::Cancelled => "the run was cancelled: the agent was stopped".into(),
                     _ => "the runner is stopping: the agent was stopped".into(),
                 });
-                drain(readers, &logs, shipper).await;
-                return Outcome::Stopped(reason);
+                drain(readers, &logs, journaled).await;
+                return (Outcome::Stopped(reason), Some(shipper));
             }
         }
     };
-    drain(readers, &logs, shipper).await;
-    match ended {
+    drain(readers, &logs, journaled).await;
+    let outcome = match ended {
         Ok(status) => outcome_of(status, &run.agent, &logs),
         Err(e) => failed(format!("waiting for the agent: {e}")),
-    }
+    };
+    (outcome, Some(shipper))
 }
 
-/// Waits for the readers (bounded), then for every line to be shipped.
-async fn drain(
-    readers: Vec<tokio::task::JoinHandle<()>>,
-    logs: &LogBuffer,
-    shipper: tokio::task::JoinHandle<()>,
-) {
+/// Waits for the readers (bounded), then for every line to be journaled.
+async fn drain(readers: Vec<JoinHandle<()>>, logs: &LogBuffer, journaled: oneshot::Receiver<()>) {
     for reader in readers {
         let abort = reader.abort_handle();
         if tokio::time::timeout(DRAIN_TIMEOUT, reader).await.is_err() {
@@ -212,7 +233,7 @@ async fn drain(
         }
     }
     logs.close();
-    let _ = shipper.await;
+    let _ = journaled.await;
 }
 
 fn outcome_of(status: ExitStatus, agent: &str, logs: &LogBuffer) -> Outcome {
@@ -270,7 +291,7 @@ async fn record_snapshot(api: &Api, run_id: u64, workspace: &Path) {
         _ => return,
     };
     if let Err(e) = api
-        .call_retrying("record_snapshot", &json!({"run": run_id, "commit": commit}))
+        .report("record_snapshot", &json!({"run": run_id, "commit": commit}))
         .await
     {
         tracing::warn!("run {run_id}: snapshot {commit} not recorded: {e}");

@@ -20,6 +20,7 @@
 //! - `rollback.rs` `git reset --hard` to a run's snapshot on request
 //! - `agent.rs`    agent commands, spawning in a process group, reading lines, stopping
 //! - `logs.rs`     the bounded line buffer and its batching shipper (`append_log`)
+//! - `journal.rs`  reports kept on disk until the server has them
 //! - `relay.rs`    the relay's session loop
 //! - `deliver.rs`  one signed delivery with time-outs and retries
 //! - `status.rs`   `register` (the config file) and `status` (`machine_status`)
@@ -37,6 +38,7 @@ mod config;
 mod deliver;
 mod error;
 mod execute;
+mod journal;
 mod logs;
 mod metrics;
 mod relay;

@@ -2,13 +2,14 @@
 //! ever blocking (an agent must not stall because the server is away); a shipper sends them
 //! in batches, retrying while the server is unreachable. The buffer is bounded: past
 //! `LINES_BUFFERED_MAX` the oldest lines are dropped and a `system` line says how many.
+//! Batches are journaled (`journal.rs`) before they are sent.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::json;
-use tokio::sync::Notify;
+use serde_json::{Value as Json, json};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::api::Api;
 
@@ -18,6 +19,9 @@ const LINES_BUFFERED_MAX: usize = 100_000;
 const LINES_PER_BATCH_MAX: usize = 500;
 /// Bytes per `append_log` call, so that a batch of long lines stays a small request.
 const BATCH_BYTES_MAX: usize = 256 * 1024;
+/// Batches journaled and waiting to be sent; past this the buffer holds the lines (and
+/// drops the oldest past `LINES_BUFFERED_MAX`).
+const BATCHES_QUEUED_MAX: usize = 200;
 /// Last lines kept for the run's summary and error message.
 const TAIL_LINES: usize = 20;
 
@@ -116,11 +120,31 @@ impl LogBuffer {
 
     /// Sends batches to `append_log` until the buffer is closed and empty. Waits up to
     /// `flush` after the first line of a batch so that a burst goes out as one call.
-    pub(crate) async fn ship(self: Arc<Self>, api: Arc<Api>, run_id: u64, flush: Duration) {
+    ///
+    /// Two stages, so that a batch stuck retrying while the server is away does not keep
+    /// the next ones off the disk: batches are journaled as soon as they are taken, then
+    /// sent in order by a second task. `journaled` fires once the buffer is closed and every
+    /// line is in the journal (the run's final report may then be journaled after them).
+    pub(crate) async fn ship(
+        self: Arc<Self>,
+        api: Arc<Api>,
+        run_id: u64,
+        flush: Duration,
+        journaled: oneshot::Sender<()>,
+    ) {
+        let (queue, mut queued) = mpsc::channel::<(Option<u64>, Json)>(BATCHES_QUEUED_MAX);
+        let sender_api = api.clone();
+        let sender = tokio::spawn(async move {
+            while let Some((seq, args)) = queued.recv().await {
+                if let Err(e) = sender_api.send_recorded(seq, "append_log", &args).await {
+                    tracing::warn!("run {run_id}: log lines not recorded: {e}");
+                }
+            }
+        });
         loop {
             let notified = self.ready.notified();
             let Some(batch) = self.take_batch() else {
-                return;
+                break;
             };
             if batch.is_empty() {
                 notified.await;
@@ -132,10 +156,14 @@ impl LogBuffer {
                 .map(|l| json!({"stream": l.stream, "line": l.line}))
                 .collect();
             let args = json!({"run": run_id, "lines": lines});
-            if let Err(e) = api.call_retrying("append_log", &args).await {
-                tracing::warn!("run {run_id}: {} log lines not recorded: {e}", lines.len());
+            let seq = api.record("append_log", &args);
+            if queue.send((seq, args)).await.is_err() {
+                break;
             }
         }
+        drop(queue);
+        let _ = journaled.send(());
+        let _ = sender.await;
     }
 }
 

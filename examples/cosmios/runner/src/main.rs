@@ -74,6 +74,9 @@ struct StartArgs {
     /// The longest wait between reconnection attempts.
     #[arg(long, default_value_t = 30_000)]
     reconnect_max_ms: u64,
+    /// Where reports wait for the server; defaults to `journal.jsonl` beside the config.
+    #[arg(long)]
+    journal: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -155,7 +158,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Start(args) => {
-            let config = Config::load(&path()?)?;
+            let path = path()?;
+            let config = Config::load(&path)?;
+            let journal = args
+                .journal
+                .clone()
+                .unwrap_or_else(|| path.with_file_name("journal.jsonl"));
             let mut overrides: Vec<(String, String)> = config.agents.clone().into_iter().collect();
             for flag in &args.agent_commands {
                 overrides.push(AgentCommands::parse_flag(flag)?);
@@ -168,6 +176,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 log_flush: ms(args.log_flush_ms),
                 kill_grace: ms(args.kill_grace_ms),
                 reconnect_max: ms(args.reconnect_max_ms.max(100)),
+                journal: Some(journal),
             };
             let mut stop = std::pin::pin!(shutdown_signal());
             cosmios_runner::run_runner(options, stop.as_mut()).await?;

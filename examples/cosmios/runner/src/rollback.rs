@@ -14,11 +14,11 @@ pub(crate) async fn roll_back(api: &Api, run_id: u64, workspace: &str, commit: &
     let (ok, line) = reset(Path::new(workspace), commit).await;
     tracing::info!("run {run_id}: {line}");
     let log = json!({"run": run_id, "lines": [{"stream": "system", "line": line}]});
-    if let Err(e) = api.call_retrying("append_log", &log).await {
+    if let Err(e) = api.report("append_log", &log).await {
         tracing::warn!("run {run_id}: the rollback's log line not recorded: {e}");
     }
     let report = json!({"run": run_id, "ok": ok});
-    if let Err(e) = api.call_retrying("report_rollback", &report).await {
+    if let Err(e) = api.report("report_rollback", &report).await {
         tracing::warn!("run {run_id}: rollback not reported: {e}");
     }
 }

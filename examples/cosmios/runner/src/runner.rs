@@ -3,6 +3,7 @@
 //! ```text
 //!  ┌─► anonymous identity (once; again if the server forgets it)
 //!  │   authenticate_runner(api_key)       this identity is now the machine's runner
+//!  │   send what the journal kept from a previous runner (journal.rs)
 //!  │   subscribe: runs pending, running or with a rollback requested   (RLS: our machine's)
 //!  │   loop ── update ──► reconcile: pending and not ours ─► spawn execute (claims it)
 //!  │        │                        ours, no longer in progress ─► Stop::Cancelled
@@ -33,6 +34,7 @@ use crate::api::Api;
 use crate::backoff::Backoff;
 use crate::error::{Error, Result};
 use crate::execute::{RunSettings, RunSpec, Stop, execute};
+use crate::journal::{Entry, Journal};
 use crate::metrics::Sampler;
 
 /// The runner's live query: its machine's runs that are waiting or running (row-level
@@ -57,6 +59,8 @@ pub struct RunnerOptions {
     pub kill_grace: Duration,
     /// The longest wait between reconnection attempts.
     pub reconnect_max: Duration,
+    /// Where reports wait for the server (see `journal.rs`); `None` keeps them in memory.
+    pub journal: Option<std::path::PathBuf>,
 }
 
 /// A future that resolves when the process should stop (e.g. Ctrl-C).
@@ -65,9 +69,19 @@ pub type Shutdown<'a> = Pin<&'a mut (dyn Future<Output = ()> + Send)>;
 /// Runs until `shutdown` resolves (then stops the agents and fails their runs) or a fatal
 /// error (an unknown machine key).
 pub async fn run_runner(options: RunnerOptions, mut shutdown: Shutdown<'_>) -> Result<()> {
-    let api = Arc::new(Api::new(&options.server, options.reconnect_max)?);
+    let mut api = Api::new(&options.server, options.reconnect_max)?;
+    let mut replay = Vec::new();
+    if let Some(path) = &options.journal {
+        let (journal, unsent) = Journal::open(path)?;
+        if !unsent.is_empty() {
+            tracing::info!("{} reports from the journal to send", unsent.len());
+        }
+        api = api.with_journal(journal);
+        replay = unsent;
+    }
     let mut runner = Runner {
-        api,
+        api: Arc::new(api),
+        replay,
         settings: Arc::new(RunSettings {
             agents: options.agents.clone(),
             log_flush: options.log_flush,
@@ -108,6 +122,8 @@ struct Runner {
     api: Arc<Api>,
     settings: Arc<RunSettings>,
     options: RunnerOptions,
+    /// Reports a previous runner journaled but never sent: sent before anything else.
+    replay: Vec<Entry>,
     /// Runs this process is executing, and how to stop each.
     active: HashMap<u64, watch::Sender<Stop>>,
     /// Runs this process is done with: reported by their task, or found `running` without
@@ -136,6 +152,7 @@ impl Runner {
             }
             Err(e) => return Err(self.forget_token_if_refused(e)),
         }
+        self.replay_journal().await?;
         let mut live = self
             .api
             .subscribe(RUNS_QUERY)
@@ -163,6 +180,27 @@ impl Runner {
                 }
             }
         }
+    }
+
+    /// Sends the journaled reports of a previous runner, oldest first, before the runs are
+    /// looked at: a run it finished must not be taken for one it abandoned. Stops at the
+    /// first report that may succeed later (the rest wait for the next session).
+    async fn replay_journal(&mut self) -> Result<()> {
+        while let Some(entry) = self.replay.first() {
+            match self.api.call(&entry.reducer, &entry.args).await {
+                Ok(_) => {}
+                Err(e) if crate::error::is_retryable(&e) => {
+                    return Err(self.forget_token_if_refused(e));
+                }
+                // Already applied before the crash, or no longer valid: nothing to redo.
+                Err(e) => tracing::warn!("journaled {} refused: {e}", entry.reducer),
+            }
+            if let Some(journal) = self.api.journal() {
+                journal.done(entry.seq);
+            }
+            self.replay.remove(0);
+        }
+        Ok(())
     }
 
     /// A refused token (the server lost its key, or it expired): sign in afresh next time.

@@ -524,3 +524,52 @@ async fn stopping_the_runner_stops_its_agents_and_fails_their_runs() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn reports_made_while_the_server_is_away_survive_a_runner_restart() {
+    // Proves: a run that finishes while the server is down, on a runner that is then killed
+    // (SIGKILL) before the server returns, is still completed with its whole log: the
+    // reports were journaled on disk and the next runner sends them before looking at its
+    // runs (so the run is not taken for one abandoned by a dead runner).
+    let mut s = Server::start().await;
+    let user = s.human("ann@example.com").await;
+    let m = Machine::register(&s, &user).await;
+    m.save_config(&s);
+    let first = m.start();
+    let first_log = first.log.clone();
+    let log = move || std::fs::read_to_string(&first_log).unwrap_or_default();
+    let run = dispatch(&s, &user, &m, "slow work", "claude-code").await;
+    eventually("the first line", 20, || async {
+        lines(&s, &user, run, "stdout")
+            .await
+            .contains(&"before".to_owned())
+            .then_some(())
+    })
+    .await;
+    s.stop().await;
+    let journal = m.config().with_file_name("journal.jsonl");
+    eventually("the completion journaled", 20, || async {
+        let text = std::fs::read_to_string(&journal).ok()?;
+        text.contains("complete_run").then_some(())
+    })
+    .await;
+    drop(first); // SIGKILL while the server is still away
+    assert!(log().contains("reconnecting"), "{}", log());
+
+    s.serve_again().await;
+    let second = m.start();
+    let log = || second.log();
+    let row = run_reaches(&s, &user, run, "completed", &log).await;
+    assert_eq!(row[1], json!(0));
+    let stdout = lines(&s, &user, run, "stdout").await;
+    assert_eq!(
+        &stdout[2..],
+        ["before", "after", "done: slow work"],
+        "{stdout:?}"
+    );
+    assert!(log().contains("reports from the journal"), "{}", log());
+    eventually("the journal emptied", 20, || async {
+        (std::fs::metadata(&journal).ok()?.len() == 0).then_some(())
+    })
+    .await;
+}

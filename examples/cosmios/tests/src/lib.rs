@@ -97,13 +97,23 @@ impl Server {
     /// same address again: what clients see when the server goes away and comes back.
     /// `down_for` is how long it stays away.
     pub async fn restart(&mut self, down_for: Duration) {
+        self.stop().await;
+        tokio::time::sleep(down_for).await;
+        self.serve_again().await;
+    }
+
+    /// Stops serving (closing every connection); the data stays for `serve_again`.
+    pub async fn stop(&mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
         if let Some(t) = self.task.take() {
             t.await.expect("server task").expect("server ran cleanly");
         }
-        tokio::time::sleep(down_for).await;
+    }
+
+    /// Serves the same data directory on the same address again, after `stop`.
+    pub async fn serve_again(&mut self) {
         let listener = tokio::net::TcpListener::bind(self.addr)
             .await
             .expect("bind the same address again");
