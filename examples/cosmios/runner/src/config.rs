@@ -115,8 +115,9 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))
 }
 
+/// Creates (or truncates) `path` readable and writable by its owner only.
 #[cfg(unix)]
-fn private_file(path: &Path) -> Result<std::fs::File> {
+pub(crate) fn private_file(path: &Path) -> Result<std::fs::File> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let file = std::fs::OpenOptions::new()
         .write(true)
@@ -132,7 +133,7 @@ fn private_file(path: &Path) -> Result<std::fs::File> {
 }
 
 #[cfg(not(unix))]
-fn private_file(path: &Path) -> Result<std::fs::File> {
+pub(crate) fn private_file(path: &Path) -> Result<std::fs::File> {
     std::fs::File::create(path).map_err(|e| Error::io(format!("creating {}", path.display()), e))
 }
 

@@ -19,6 +19,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use crate::config::private_file;
 use crate::error::{Error, Result};
 
 /// A report waiting for the server.
@@ -55,9 +56,9 @@ impl Journal {
     /// runner left unsent, oldest first. Those stay outstanding until `done`.
     pub(crate) fn open(path: &Path) -> Result<(Journal, Vec<Entry>)> {
         let unsent = read_unsent(path)?;
-        // Rewrite the file with only the unsent reports, numbered afresh.
-        let mut file = File::create(path)
-            .map_err(|e| Error::io(format!("creating the journal {}", path.display()), e))?;
+        // Rewrite the file with only the unsent reports, numbered afresh. Agents' output
+        // can hold secrets: the file is the owner's only, like the config.
+        let mut file = private_file(path)?;
         let mut renumbered = Vec::with_capacity(unsent.len());
         for (i, mut entry) in unsent.into_iter().enumerate() {
             entry.seq = i as u64;
@@ -186,6 +187,15 @@ mod tests {
             journal.done(e.seq);
         }
         assert_eq!(std::fs::metadata(&path).expect("metadata").len(), 0);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path)
+                .expect("metadata")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
         let (_, unsent) = Journal::open(&path).expect("reopen");
         assert!(unsent.is_empty());
     }
