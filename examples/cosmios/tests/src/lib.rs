@@ -2,7 +2,8 @@
 //! server on port 0 with the module deployed, and HTTP helpers.
 //!
 //! The tests are in `tests/`: `http.rs` drives machines, runs, missions, approvals, webhooks
-//! and row-level security over HTTP; `websocket.rs` a runner's pushed runs and online state;
+//! and row-level security over HTTP; `websocket.rs` a runner's pushed runs and online state,
+//! and a live query across a server restart;
 //! `schedules.rs` the silence check with a virtual clock.
 
 use std::path::{Path, PathBuf};
