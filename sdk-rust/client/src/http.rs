@@ -128,6 +128,11 @@ impl Client {
         Ok(s)
     }
 
+    /// Who the token belongs to: `{identity, admin}`.
+    pub async fn me(&self) -> Result<Json, ClientError> {
+        self.get_json("/v1/auth/me").await
+    }
+
     /// Asks for a sign-in link by mail (the server answers the same for every address).
     pub async fn request_magic_link(&self, email: &str) -> Result<(), ClientError> {
         let _: Json = self
@@ -188,6 +193,21 @@ impl Client {
     pub async fn sql(&self, query: &str, params: &[Json]) -> Result<QueryRows, ClientError> {
         self.post_json("/v1/sql", &json!({"query": query, "params": params}), true)
             .await
+    }
+
+    /// Runs a read-only query over the tables of `module`.
+    pub async fn sql_in(
+        &self,
+        module: &str,
+        query: &str,
+        params: &[Json],
+    ) -> Result<QueryRows, ClientError> {
+        self.post_json(
+            "/v1/sql",
+            &json!({"query": query, "params": params, "module": module}),
+            true,
+        )
+        .await
     }
 
     /// Deploys (or upgrades) a module from its `.wasm` bytes.
@@ -258,6 +278,18 @@ impl Client {
     /// Subscribes to a live query over WebSocket.
     pub async fn subscribe(&self, query: &str, params: &[Json]) -> Result<LiveQuery, ClientError> {
         let token = self.token.clone().ok_or(ClientError::NoToken)?;
-        LiveQuery::open(&self.base, &token, query, params).await
+        LiveQuery::open(&self.base, &token, query, params, None).await
+    }
+
+    /// Subscribes to a live query over the tables of `module` (needed when another module
+    /// has a table of the same name).
+    pub async fn subscribe_in(
+        &self,
+        module: &str,
+        query: &str,
+        params: &[Json],
+    ) -> Result<LiveQuery, ClientError> {
+        let token = self.token.clone().ok_or(ClientError::NoToken)?;
+        LiveQuery::open(&self.base, &token, query, params, Some(module)).await
     }
 }

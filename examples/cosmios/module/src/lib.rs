@@ -1,13 +1,14 @@
 //! The cosmios module: a control plane for AI coding agents as transactional state.
 //!
 //! - `machines.rs`  register (one-time `csu_` key), enable/disable, runner authentication,
-//!   online/offline from connections, heartbeats and a scheduled silence check
+//!   online/offline from connections, heartbeats and a scheduled silence check, the
+//!   status of a machine by its key (`cosmios status`)
 //! - `runs.rs`      dispatch, claim, log lines (`event`), snapshot, complete/fail/cancel,
 //!   rollback requests
 //! - `missions.rs`  missions of sequential cards, pause/resume, action items
 //! - `timeline.rs`  the timeline of events, approvals, webhook deliveries, notification
 //!   emails
-//! - `webhooks.rs`  webhook subscriptions and their signing secrets
+//! - `webhooks.rs`  webhook subscriptions, their signing secrets, the relay's delivery reports
 //! - `api_keys.rs`  user API keys (`csu_`, shown once) for the REST API
 //! - `rest_api.rs`  the document's REST API as HTTP routes: `/api/v1/machines`, `/runs`,
 //!   `/events`, `/sessions`, enable/disable, approve/reject (60 requests a minute per key)

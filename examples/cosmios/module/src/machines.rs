@@ -112,6 +112,34 @@ pub fn authenticate_runner(ctx: &ReducerContext, api_key: String) -> Result<Json
     Ok(json!({"machine_id": machine.id, "name": machine.name}))
 }
 
+/// What `cosmios status` shows: the machine of a `csu_` key, online or not. Reads only, and
+/// needs nothing but the key, so checking does not move the machine to another runner.
+#[reducer]
+pub fn machine_status(ctx: &ReducerContext, api_key: String) -> Result<Json, Error> {
+    let key = api_key.trim();
+    let machine = if key.starts_with("csu_") {
+        ctx.db.machines().find_by_api_key_hash(&digest(key))?
+    } else {
+        None
+    };
+    let Some(m) = machine else {
+        return Err(Error::new("invalid_api_key", "unknown machine key").with_status(401));
+    };
+    let connections = match m.runner {
+        Some(r) => ctx.db.runners().find(&r)?.map_or(0, |r| r.connections),
+        None => 0,
+    };
+    Ok(json!({
+        "machine_id": m.id,
+        "name": m.name,
+        "online": m.online,
+        "enabled": m.enabled,
+        "last_seen": m.last_seen.map(|t| t.0),
+        "connections": connections,
+        "metrics": serde_json::from_str::<Json>(&m.metrics).unwrap_or(Json::Null),
+    }))
+}
+
 /// Marks a machine online (and records `machine.online`) if it was not.
 fn mark_online(ctx: &ReducerContext, machine_id: u64) -> Result<(), Error> {
     let Some(mut m) = ctx.db.machines().find(&machine_id)? else {

@@ -207,10 +207,18 @@ pub struct Delivery {
     pub url: String,
     /// `{event, timestamp, data: {run_id, workspace, agent, status}}` as JSON text.
     pub payload: String,
-    /// `pending`, `delivered` or `failed`.
+    /// `pending`, `delivered` or `failed` (reported by the relay, `report_delivery`).
+    #[index]
     pub status: String,
+    /// POSTs the relay made, retries included.
     pub attempts: u32,
     pub created_at: Timestamp,
+    // The relay's report. Nullable columns at the end, so that deployed data upgrades.
+    /// The receiver's last HTTP status, if it answered at all.
+    pub status_code: Option<u32>,
+    /// Why the last attempt failed (a non-2xx status, a time-out, a refused connection).
+    pub error: Option<String>,
+    pub finished_at: Option<Timestamp>,
 }
 
 /// Notification emails (mission completed / failed) for a mail relay.

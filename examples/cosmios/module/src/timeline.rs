@@ -87,6 +87,9 @@ pub(crate) fn emit(
                 status: "pending".to_owned(),
                 attempts: 0,
                 created_at: ctx.timestamp,
+                status_code: None,
+                error: None,
+                finished_at: None,
             })?;
         }
     }

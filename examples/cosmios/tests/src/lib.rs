@@ -2,7 +2,8 @@
 //! server on port 0 with the module deployed, and HTTP helpers.
 //!
 //! The tests are in `tests/`: `http.rs` drives machines, runs, missions, approvals, webhooks
-//! and row-level security over HTTP; `websocket.rs` a runner's pushed runs and online state;
+//! and row-level security over HTTP; `websocket.rs` a runner's pushed runs and online state,
+//! and a live query across a server restart;
 //! `schedules.rs` the silence check with a virtual clock.
 
 use std::path::{Path, PathBuf};
@@ -38,6 +39,9 @@ pub struct Server {
     /// The operator's token: it owns the module, so it may read the private tables with SQL.
     pub operator: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<cosmictron::Result<()>>>,
+    config: cosmictron::ServerConfig,
+    addr: std::net::SocketAddr,
     _dir: tempfile::TempDir,
 }
 
@@ -55,17 +59,17 @@ impl Server {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(cosmictron::run(listener, config, async move {
-            let _ = stopped.await;
-        }));
         let mut server = Server {
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
             operator: String::new(),
-            stop: Some(stop),
+            stop: None,
+            task: None,
+            config,
+            addr,
             _dir: dir,
         };
+        server.serve(listener);
         server.wait_ready().await;
         let (status, body) = server
             .post(
@@ -78,6 +82,46 @@ impl Server {
         server.operator = body["token"].as_str().expect("token").to_owned();
         server.deploy().await;
         server
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        self.task = Some(tokio::spawn(cosmictron::run(
+            listener,
+            self.config.clone(),
+            async move {
+                let _ = stopped.await;
+            },
+        )));
+        self.stop = Some(stop);
+    }
+
+    /// Stops the server (closing every connection) and serves the same data directory on the
+    /// same address again: what clients see when the server goes away and comes back.
+    /// `down_for` is how long it stays away.
+    pub async fn restart(&mut self, down_for: Duration) {
+        self.stop().await;
+        tokio::time::sleep(down_for).await;
+        self.serve_again().await;
+    }
+
+    /// Stops serving (closing every connection); the data stays for `serve_again`.
+    pub async fn stop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.expect("server task").expect("server ran cleanly");
+        }
+    }
+
+    /// Serves the same data directory on the same address again, after `stop`.
+    pub async fn serve_again(&mut self) {
+        let listener = tokio::net::TcpListener::bind(self.addr)
+            .await
+            .expect("bind the same address again");
+        self.serve(listener);
+        self.wait_ready().await;
     }
 
     async fn wait_ready(&self) {

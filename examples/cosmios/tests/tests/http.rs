@@ -555,3 +555,108 @@ async fn approvals_and_webhook_deliveries_follow_the_timeline() {
         "{ts}"
     );
 }
+
+#[tokio::test]
+async fn the_relay_reports_deliveries_with_the_webhooks_secret() {
+    // Proves: `report_delivery` needs the webhook's signing secret (a wrong one is "not
+    // found", like someone else's id), records the outcome once (a second report is
+    // `invalid_state`), and checks its arguments; the owner sees the status, attempts, HTTP
+    // status and error on the delivery row.
+    let s = Server::start().await;
+    let x = setup(&s, "alice@example.com").await;
+    let hook = s
+        .ok(
+            &x.user,
+            "create_webhook",
+            json!({"url": "http://127.0.0.1:9/hook", "events": ["run.failed"]}),
+        )
+        .await;
+    let secret = hook["secret"].as_str().expect("secret");
+    let run = id(&dispatch(&s, &x, "task").await, "id");
+    s.ok(&x.user, "cancel_run", json!({"run": run})).await;
+    let delivery = s.sql(&x.user, "SELECT id FROM webhook_deliveries").await[0][0].clone();
+
+    let report = |secret: &str, attempts: u32, code: Json| {
+        json!({"delivery": delivery, "secret": secret, "delivered": false,
+               "attempts": attempts, "status_code": code, "error": "the receiver answered 502"})
+    };
+    let (status, body) = s
+        .call(
+            &s.operator,
+            "report_delivery",
+            report("whsec_wrong", 1, json!(502)),
+        )
+        .await;
+    assert_eq!((status, error_code(&body)), (404, "not_found"));
+    for (attempts, code) in [(0, json!(502)), (3, json!(42))] {
+        let (status, body) = s
+            .call(
+                &s.operator,
+                "report_delivery",
+                report(secret, attempts, code),
+            )
+            .await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (400, "invalid_argument"),
+            "{body}"
+        );
+    }
+    let reported = s
+        .ok(
+            &s.operator,
+            "report_delivery",
+            report(secret, 3, json!(502)),
+        )
+        .await;
+    assert_eq!(reported["status"], "failed");
+    let (status, body) = s
+        .call(
+            &s.operator,
+            "report_delivery",
+            report(secret, 3, json!(502)),
+        )
+        .await;
+    assert_eq!((status, error_code(&body)), (409, "invalid_state"));
+    let row = s
+        .sql(
+            &x.user,
+            "SELECT status, attempts, status_code, error, finished_at IS NOT NULL \
+             FROM webhook_deliveries",
+        )
+        .await;
+    assert_eq!(
+        row,
+        vec![json!(["failed", 3, 502, "the receiver answered 502", true])]
+    );
+}
+
+#[tokio::test]
+async fn machine_status_answers_for_a_key_without_taking_the_machine_over() {
+    // Proves: `machine_status` reports a machine's state to anyone holding its key, and
+    // checking does not make the caller the machine's runner; unknown keys are 401.
+    let s = Server::start().await;
+    let x = setup(&s, "alice@example.com").await;
+    let checker = s.anonymous().await;
+    let status = s
+        .ok(&checker, "machine_status", json!({"api_key": x.api_key}))
+        .await;
+    assert_eq!(status["machine_id"], json!(x.machine));
+    assert_eq!(
+        (&status["name"], &status["online"]),
+        (&json!("laptop"), &json!(true))
+    );
+    assert_eq!(status["enabled"], json!(true));
+    // The runner is still the runner: its heartbeat is accepted, the checker's is not.
+    s.ok(&x.runner, "heartbeat", json!({"metrics": {}})).await;
+    let (code, body) = s.call(&checker, "heartbeat", json!({"metrics": {}})).await;
+    assert_eq!((code, error_code(&body)), (403, "not_a_runner"));
+    let (code, body) = s
+        .call(
+            &checker,
+            "machine_status",
+            json!({"api_key": format!("csu_{}", "0".repeat(64))}),
+        )
+        .await;
+    assert_eq!((code, error_code(&body)), (401, "invalid_api_key"));
+}

@@ -115,3 +115,44 @@ async fn a_runner_is_pushed_its_machines_runs_and_its_socket_sets_online() {
         vec![json!(["machine.online"]), json!(["machine.offline"])]
     );
 }
+
+#[tokio::test]
+async fn a_live_query_misses_no_change_across_a_server_restart() {
+    // Proves: the client SDK's live query reconnects by itself when the server restarts and
+    // still delivers a change committed right after the restart — by resuming, or by
+    // reading the rows afresh and returning the difference as one update — and its cache
+    // ends equal to the server's rows.
+    let mut s = Server::start().await;
+    let alice = s.human("alice@example.com").await;
+    let m = s
+        .ok(&alice, "register_machine", json!({"name": "mac-mini"}))
+        .await;
+    let dispatch =
+        |task: &'static str| json!({"machine": m["machine_id"], "workspace": "/a", "task": task});
+    let mut client = Client::new(&s.ws_base()).expect("client");
+    client.set_token(alice.clone());
+    let mut live = client
+        .subscribe_in("cosmios", "SELECT id, task FROM runs", &[])
+        .await
+        .expect("subscribe");
+    let one = s.ok(&alice, "dispatch_run", dispatch("one")).await;
+    assert_eq!(
+        next_change(&mut live).await.inserts,
+        vec![vec![one["id"].clone(), json!("one")]]
+    );
+
+    s.restart(Duration::from_millis(300)).await;
+    let two = s.ok(&alice, "dispatch_run", dispatch("two")).await;
+    let update = next_change(&mut live).await;
+    assert_eq!(update.inserts, vec![vec![two["id"].clone(), json!("two")]]);
+    assert!(update.deletes.is_empty(), "{update:?}");
+    let mut rows = live.rows().to_vec();
+    rows.sort_by_key(|r| r[0].as_u64());
+    assert_eq!(
+        rows,
+        vec![
+            vec![one["id"].clone(), json!("one")],
+            vec![two["id"].clone(), json!("two")]
+        ]
+    );
+}
