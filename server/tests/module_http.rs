@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use cosmictron::{Cosmictron, CosmictronConfig, ModuleFile, RouteRequest};
 use cosmictron_types::Identity;
+use cosmictron_wasm_host::HostConfig;
 use serde_json::{Value as Json, json};
 use support::{TestServer, answer, config, error_code};
 
@@ -238,7 +239,7 @@ async fn the_module_description_lists_its_routes() {
     let (status, body) = s.get("/v1/modules/routes", Some(&owner)).await;
     assert_eq!(status, 200, "{body}");
     let routes = body["routes"].as_array().expect("routes");
-    assert_eq!(routes.len(), 11, "{body}");
+    assert_eq!(routes.len(), 13, "{body}");
     assert!(routes.contains(&json!({
         "method": "GET", "path": "/items", "handler": "list_items", "read_only": true
     })));
@@ -442,4 +443,56 @@ async fn malformed_and_duplicate_routes_are_refused_at_deploy_with_reasons() {
     }
     let (status, _) = s.get("/v1/modules/bad", Some(&owner)).await;
     assert_eq!(status, 404);
+}
+
+#[test]
+fn handlers_are_held_to_the_time_and_memory_limits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = CosmictronConfig {
+        host: HostConfig {
+            reducer_timeout: Duration::from_millis(300),
+            module_memory_bytes_max: 64 << 20,
+            ..HostConfig::default()
+        },
+        ..CosmictronConfig::default()
+    };
+    let db = Cosmictron::open(dir.path(), config).expect("open");
+    db.deploy("routes", &common::module_bytes("routes"), Identity([1; 32]))
+        .expect("deploy");
+    let request = |method: &str, path: &str| RouteRequest {
+        method: method.into(),
+        path: path.into(),
+        ..RouteRequest::default()
+    };
+    let started = std::time::Instant::now();
+    let err = db
+        .call_route("routes", request("GET", "/spin"))
+        .expect_err("stopped");
+    assert_eq!((err.code(), err.http_status()), ("reducer_timeout", 504));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let err = db
+        .call_route("routes", request("POST", "/hog"))
+        .expect_err("refused");
+    assert_eq!(
+        (err.code(), err.http_status()),
+        ("module_memory_limit", 500)
+    );
+    // Nothing the hog wrote was committed, and the next request is served.
+    let out = db
+        .call_route("routes", request("GET", "/items/count"))
+        .expect("count");
+    assert_eq!(out.response.body, br#"{"count":0}"#);
+}
+
+#[test]
+fn serve_takes_exposed_modules_from_flags_and_the_config_file() {
+    let c = cosmictron::cli::serve_config(&["--expose", "agent_signup", "--expose", "cosmios"])
+        .expect("config");
+    assert_eq!(c.expose, ["agent_signup", "cosmios"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("cosmictron.toml");
+    std::fs::write(&file, "expose = [\"shop\"]\n").expect("write");
+    let c = cosmictron::cli::serve_config(&["--config", file.to_str().expect("utf-8")])
+        .expect("config");
+    assert_eq!(c.expose, ["shop"]);
 }

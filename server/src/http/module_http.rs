@@ -263,3 +263,46 @@ fn limit_key(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(key: &str) -> RateLimitSpec {
+        RateLimitSpec {
+            requests: 1,
+            window_secs: 1,
+            key: key.into(),
+        }
+    }
+
+    #[test]
+    fn limits_count_by_ip_identity_or_header_with_the_ip_as_fallback() {
+        // Proves each key kind picks its value, and a missing identity or header falls back
+        // to the client's IP rather than to one shared bucket.
+        let mut headers = HeaderMap::new();
+        headers.insert("x-api-key", HeaderValue::from_static("k1"));
+        let ip = Some("10.0.0.1".to_owned());
+        let me = cosmictron_types::Identity([7; 32]);
+        assert_eq!(
+            limit_key(&spec("ip"), &headers, Some(me), &ip),
+            "ip:10.0.0.1"
+        );
+        assert_eq!(
+            limit_key(&spec("identity"), &headers, Some(me), &ip),
+            format!("id:{}", me.to_hex())
+        );
+        assert_eq!(
+            limit_key(&spec("identity"), &headers, None, &ip),
+            "ip:10.0.0.1"
+        );
+        assert_eq!(
+            limit_key(&spec("header:x-api-key"), &headers, None, &ip),
+            "h:k1"
+        );
+        assert_eq!(
+            limit_key(&spec("header:x-other"), &headers, None, &ip),
+            "ip:10.0.0.1"
+        );
+    }
+}

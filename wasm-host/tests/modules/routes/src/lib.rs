@@ -134,3 +134,20 @@ pub fn echo(ctx: &ReducerContext, req: HttpRequest) -> Result<HttpResponse, Erro
 pub fn item(ctx: &ReducerContext, id: u64) -> Result<Option<Item>, Error> {
     ctx.db.items().find(&id)
 }
+
+/// Never returns: the host's time limit stops it.
+#[route(GET, "/spin", read_only)]
+pub fn spin(_ctx: &ReducerContext, _req: &HttpRequest) -> Result<HttpResponse, Error> {
+    let mut n = 0u64;
+    loop {
+        n = std::hint::black_box(n.wrapping_add(1));
+    }
+}
+
+/// Asks for more memory than a test host allows.
+#[route(POST, "/hog")]
+pub fn hog(ctx: &ReducerContext, _req: &HttpRequest) -> Result<HttpResponse, Error> {
+    insert(ctx, "before the hog".into())?;
+    let big = vec![7u8; 256 << 20];
+    Ok(HttpResponse::text(200, &big.len().to_string()))
+}
