@@ -1,7 +1,7 @@
 //! One run, start to finish:
 //!
 //! ```text
-//! claim_run ─► workspace exists? ─► git rev-parse HEAD ─► record_snapshot
+//! claim_run ─► workspace exists? ─► git add -A && git commit (if dirty) ─► record_snapshot
 //!           ─► spawn the agent ─► stdout/stderr lines ─► LogBuffer ─► append_log (batches)
 //!           ─► exit 0: complete_run(summary = last lines)   non-zero / no start: fail_run(reason)
 //!              cancelled (the run left `running`): stop the agent, report nothing
@@ -276,19 +276,45 @@ fn signal_name(_status: ExitStatus) -> String {
     "a signal".into()
 }
 
-/// Records the workspace's `HEAD` as the run's snapshot (what a rollback resets to); a
-/// workspace that is not a git repository (or has no commit) has none.
+/// Snapshots the workspace before the agent runs and records it as the run's snapshot (what a
+/// rollback resets to). In a git repository, changes not yet committed are committed first
+/// (`git add -A && git commit`), so a rollback restores them too; a clean tree snapshots
+/// `HEAD`. A workspace that is not a git repository has no snapshot.
 async fn record_snapshot(api: &Api, run_id: u64, workspace: &Path) {
-    let out = tokio::process::Command::new("git")
-        .arg("-C")
-        .arg(workspace)
-        .args(["rev-parse", "HEAD"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await;
-    let commit = match out {
-        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_owned(),
-        _ => return,
+    if git(workspace, &["rev-parse", "--is-inside-work-tree"])
+        .await
+        .is_none()
+    {
+        return;
+    }
+    let dirty = git(workspace, &["status", "--porcelain"])
+        .await
+        .is_some_and(|s| !s.is_empty());
+    if dirty {
+        let message = format!("cosmios: snapshot before run {run_id}");
+        let committed = git(workspace, &["add", "-A"]).await.is_some()
+            && git(
+                workspace,
+                &[
+                    "-c",
+                    "user.name=cosmios runner",
+                    "-c",
+                    "user.email=runner@cosmios.invalid",
+                    "commit",
+                    "-q",
+                    "--no-verify",
+                    "-m",
+                    &message,
+                ],
+            )
+            .await
+            .is_some();
+        if !committed {
+            tracing::warn!("run {run_id}: the workspace's changes could not be committed");
+        }
+    }
+    let Some(commit) = git(workspace, &["rev-parse", "HEAD"]).await else {
+        return;
     };
     if let Err(e) = api
         .report("record_snapshot", &json!({"run": run_id, "commit": commit}))
@@ -296,4 +322,19 @@ async fn record_snapshot(api: &Api, run_id: u64, workspace: &Path) {
     {
         tracing::warn!("run {run_id}: snapshot {commit} not recorded: {e}");
     }
+}
+
+/// `git -C workspace args…`: its trimmed stdout when it succeeds.
+async fn git(workspace: &Path, args: &[&str]) -> Option<String> {
+    let out = tokio::process::Command::new("git")
+        .arg("-C")
+        .arg(workspace)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }

@@ -1,7 +1,7 @@
 //! The real `cosmios` binary as a machine's runner against a real server, with a stub agent
 //! script in place of `claude`: registration and status, online state and heartbeats, runs
-//! claimed, streamed, completed, failed and cancelled, a two-card mission, and a server that
-//! goes away and comes back.
+//! claimed, streamed, completed, failed and cancelled, snapshots and rollbacks, a three-card
+//! mission and a failing card that pauses one, and a server that goes away and comes back.
 
 mod support;
 
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use cosmios_tests::Server;
 use serde_json::{Value as Json, json};
-use support::{Machine, eventually, git_commit, lines, process_gone, run_reaches, value};
+use support::{Machine, eventually, git_commit, git_out, lines, process_gone, run_reaches, value};
 
 async fn dispatch(s: &Server, user: &str, m: &Machine, task: &str, agent: &str) -> u64 {
     let run = s
@@ -219,10 +219,11 @@ async fn cancelling_a_run_kills_its_agent() {
 }
 
 #[tokio::test]
-async fn a_two_card_mission_runs_to_completion() {
-    // Proves: the runner picks up each card's run as the module dispatches it; the second
-    // card's task carries the first card's summary (the runner's last stdout lines), and
-    // the mission completes with its notification email.
+async fn missions_run_card_by_card_and_a_failing_card_pauses_them() {
+    // Proves: the runner picks up each card's run as the module dispatches it; each card's
+    // task carries the previous cards' summaries (the runner's last stdout lines); a
+    // three-card mission completes with its notification email; in a second mission a card
+    // whose agent fails pauses the mission and the cards after it never run.
     let s = Server::start().await;
     let user = s.human("ann@example.com").await;
     let m = Machine::register(&s, &user).await;
@@ -230,54 +231,70 @@ async fn a_two_card_mission_runs_to_completion() {
     let runner = m.start();
     let log = || runner.log();
 
-    let mission = s
-        .ok(
-            &user,
-            "create_mission",
-            json!({"title": "Ship v2", "workspace": m.workspace_str()}),
-        )
-        .await["id"]
-        .clone();
-    for instruction in ["Write the API", "Add tests"] {
-        s.ok(
-            &user,
-            "add_card",
-            json!({"mission": mission, "instruction": instruction}),
-        )
-        .await;
-    }
-    s.ok(
-        &user,
-        "play_mission",
-        json!({"mission": mission, "machine": m.id}),
-    )
-    .await;
-    eventually("the mission completed", 25, || async {
-        (value(
-            &s,
-            &user,
-            &format!("SELECT status FROM missions WHERE id = {mission}"),
-        )
-        .await
-            == json!("completed"))
-        .then_some(())
-    })
-    .await;
+    let mission_of = |title: &'static str, cards: &'static [&'static str]| {
+        let (s, user, workspace, machine) = (&s, &user, m.workspace_str(), m.id);
+        async move {
+            let mission = s
+                .ok(
+                    user,
+                    "create_mission",
+                    json!({"title": title, "workspace": workspace}),
+                )
+                .await["id"]
+                .clone();
+            for instruction in cards {
+                s.ok(
+                    user,
+                    "add_card",
+                    json!({"mission": mission, "instruction": instruction}),
+                )
+                .await;
+            }
+            s.ok(
+                user,
+                "play_mission",
+                json!({"mission": mission, "machine": machine}),
+            )
+            .await;
+            mission
+        }
+    };
+    let mission_reaches = |mission: Json, status: &'static str| {
+        let (s, user) = (&s, &user);
+        async move {
+            eventually(&format!("the mission {status}"), 25, || async {
+                (value(
+                    s,
+                    user,
+                    &format!("SELECT status FROM missions WHERE id = {mission}"),
+                )
+                .await
+                    == json!(status))
+                .then_some(())
+            })
+            .await;
+        }
+    };
+
+    let mission = mission_of("Ship v2", &["Write the API", "Add tests", "Write the docs"]).await;
+    mission_reaches(mission.clone(), "completed").await;
     let cards = s
         .sql(
             &user,
-            "SELECT status, run_id, summary FROM cards ORDER BY position",
+            &format!(
+                "SELECT status, run_id FROM cards WHERE mission_id = {mission} ORDER BY position"
+            ),
         )
         .await;
-    assert_eq!(cards.len(), 2);
+    assert_eq!(cards.len(), 3);
     assert!(cards.iter().all(|c| c[0] == "completed"), "{cards:?}");
-    let second_run = cards[1][1].as_u64().expect("run id");
-    let row = run_reaches(&s, &user, second_run, "completed", &log).await;
+    let last_run = cards[2][1].as_u64().expect("run id");
+    let row = run_reaches(&s, &user, last_run, "completed", &log).await;
     assert_eq!(row[1], json!(0));
     let task = value(
         &s,
         &user,
-        &format!("SELECT task FROM runs WHERE id = {second_run}"),
+        &format!("SELECT task FROM runs WHERE id = {last_run}"),
     )
     .await;
     let task = task.as_str().expect("task");
@@ -285,13 +302,40 @@ async fn a_two_card_mission_runs_to_completion() {
         task.starts_with("Context from previous cards:\n1. Write the API — "),
         "{task}"
     );
+    assert!(task.contains("\n2. Add tests — "), "{task}");
     assert!(
         task.contains("done: Write the API"),
         "card 1's summary: {task}"
     );
-    assert!(task.ends_with("Task: Add tests"), "{task}");
+    assert!(task.ends_with("Task: Write the docs"), "{task}");
     let subjects = s.sql(&user, "SELECT subject FROM email_outbox").await;
     assert_eq!(subjects, vec![json!(["Mission completed: Ship v2"])]);
+
+    // The stub agent fails any task that says "fail".
+    let broken = mission_of(
+        "Break it",
+        &["Write the notes", "fail on purpose", "Never runs"],
+    )
+    .await;
+    mission_reaches(broken.clone(), "paused").await;
+    let cards = s
+        .sql(
+            &user,
+            &format!(
+                "SELECT status, run_id FROM cards WHERE mission_id = {broken} ORDER BY position"
+            ),
+        )
+        .await;
+    assert_eq!(cards[0][0], "completed", "{cards:?}");
+    assert_eq!(cards[1][0], "failed", "{cards:?}");
+    assert_eq!(
+        cards[2][1],
+        Json::Null,
+        "the third card never got a run: {cards:?}"
+    );
+    let failed_run = cards[1][1].as_u64().expect("run id");
+    let row = run_reaches(&s, &user, failed_run, "failed", &log).await;
+    assert_eq!(row[1], json!(1));
 }
 
 #[tokio::test]
@@ -346,21 +390,36 @@ async fn a_run_survives_the_server_going_away() {
 
 #[tokio::test]
 async fn a_rollback_request_resets_the_workspace_to_the_snapshot() {
-    // Proves: after a run changed its git workspace, `request_rollback` reaches the runner
-    // through its subscription, which resets the workspace to the snapshot taken before the
-    // agent ran, logs it and reports `done`.
+    // Proves: the runner snapshots the workspace before the agent runs — uncommitted changes
+    // become a commit of their own — and after the run changed the workspace,
+    // `request_rollback` reaches the runner through its subscription, which resets the
+    // workspace to that snapshot (the uncommitted work included), logs it and reports `done`.
     let s = Server::start().await;
     let user = s.human("ann@example.com").await;
     let m = Machine::register(&s, &user).await;
     m.save_config(&s);
     let head = git_commit(&m.workspace());
+    // Work in progress the agent starts from.
+    std::fs::write(m.workspace().join("NOTES"), "draft\n").expect("write");
     let runner = m.start();
     let log = || runner.log();
     let readme = m.workspace().join("README");
 
     let run = dispatch(&s, &user, &m, "edit the readme", "claude-code").await;
     let row = run_reaches(&s, &user, run, "completed", &log).await;
-    assert_eq!(row[4], json!(head));
+    let snapshot = row[4].as_str().expect("a snapshot").to_owned();
+    assert_ne!(
+        snapshot, head,
+        "the uncommitted notes got a commit of their own"
+    );
+    assert_eq!(
+        git_out(&m.workspace(), &["log", "-1", "--format=%s", &snapshot]),
+        format!("cosmios: snapshot before run {run}")
+    );
+    assert_eq!(
+        git_out(&m.workspace(), &["rev-parse", &format!("{snapshot}^")]),
+        head
+    );
     assert_eq!(
         std::fs::read_to_string(&readme).expect("README"),
         "hello\nchanged\n"
@@ -379,8 +438,12 @@ async fn a_rollback_request_resets_the_workspace_to_the_snapshot() {
     })
     .await;
     assert_eq!(std::fs::read_to_string(&readme).expect("README"), "hello\n");
+    assert_eq!(
+        std::fs::read_to_string(m.workspace().join("NOTES")).expect("NOTES"),
+        "draft\n"
+    );
     let system = lines(&s, &user, run, "system").await;
-    assert_eq!(system, [format!("rolled back to {head}")], "{}", log());
+    assert_eq!(system, [format!("rolled back to {snapshot}")], "{}", log());
 }
 
 #[tokio::test]

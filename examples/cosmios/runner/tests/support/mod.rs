@@ -224,6 +224,18 @@ pub fn process_gone(pid: u32) -> bool {
     }
 }
 
+/// `git -C dir args…`: its trimmed stdout (the command must succeed).
+pub fn git_out(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("git");
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// `git init` + one commit in `dir`; returns the commit id.
 pub fn git_commit(dir: &Path) -> String {
     let git = |args: &[&str]| {
