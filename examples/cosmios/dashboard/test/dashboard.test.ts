@@ -4,13 +4,19 @@
  * SDK) plays the machine. Every assertion on the page waits for the DOM to show a state that
  * only a committed transaction pushed through a subscription can produce — the page never
  * reloads or polls. The scenarios run in order and share one user (alice) and one machine.
+ *
+ * The runner here is simulated so that the test makes each of the machine's commits itself
+ * and can time it (commit-to-pixel latency) or stage states a real agent would not produce on
+ * cue (an approval request, a run left running while its mission is paused).
+ * `real-runner.test.ts` drives the same pages with the real `cosmios` binary.
  */
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { launchBrowser, openAs, screenshot, uniqueEmail, type UserPage } from './browser.js';
+import { badge, go, signUp } from './page.js';
 import { SimulatedRunner } from './runner.js';
 import { startServer, type RunningServer } from './server.js';
 import { installPaintClock, measureLatency } from './latency.js';
@@ -42,24 +48,6 @@ async function open(width?: number): Promise<UserPage> {
   const user = await openAs(browser, server.url, width);
   pages.push(user);
   return user;
-}
-
-async function signUp(page: Page, email: string): Promise<void> {
-  await page.getByRole('tab', { name: 'Sign up' }).click();
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill('a long secret');
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByRole('heading', { name: 'Overview' }).waitFor();
-}
-
-async function go(page: Page, nav: string): Promise<void> {
-  await page.getByRole('navigation').getByRole('link', { name: nav }).click();
-  await page.getByRole('heading', { name: nav === 'Tasks' ? 'Tasks' : nav, exact: true }).first().waitFor();
-}
-
-/** The text of the first badge inside `scope` once it reads `status`. */
-async function badge(page: Page, scope: string, status: string): Promise<void> {
-  await page.locator(scope).locator('.badge', { hasText: new RegExp(`^${status}$`) }).first().waitFor();
 }
 
 describe('the COSMIOS dashboard', () => {

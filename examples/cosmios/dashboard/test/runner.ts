@@ -1,8 +1,8 @@
 /**
  * A stand-in for the machine runner (`cosmios start`), driven by the test: an anonymous
  * identity that authenticates with the machine's API key over the client SDK and then makes
- * the calls a runner makes. Everything a test needs from "the machine" goes through this one
- * class, so the real runner can take its place later.
+ * the calls a runner makes, each when the test says (to time a commit, or to stage a state on
+ * cue). `real-runner.ts` starts the real `cosmios` binary instead.
  */
 
 import WebSocket from 'ws';
