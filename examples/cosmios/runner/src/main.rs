@@ -58,6 +58,12 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct StartArgs {
+    /// The server, instead of the config file's (with --api-key, no config file is needed).
+    #[arg(long, env = "COSMIOS_SERVER")]
+    server: Option<String>,
+    /// This machine's `csu_…` key, instead of the config file's.
+    #[arg(long, env = "COSMIOS_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
     /// The command of an agent, replacing the default (`claude-code=claude -p`,
     /// `codex=codex exec`); the task is its last argument. Repeatable.
     #[arg(long = "agent-command", value_name = "NAME=COMMAND")]
@@ -158,12 +164,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Start(args) => {
-            let path = path()?;
-            let config = Config::load(&path)?;
-            let journal = args
-                .journal
-                .clone()
-                .unwrap_or_else(|| path.with_file_name("journal.jsonl"));
+            let path = path();
+            // `--server` and `--api-key` together need no config file.
+            let saved = match (&args.server, &args.api_key, &path) {
+                (Some(_), Some(_), _) => None,
+                (_, _, Ok(p)) => Some(Config::load(p)?),
+                (_, _, Err(e)) => anyhow::bail!("{e}"),
+            };
+            let config = Config {
+                server: match args.server.as_deref() {
+                    Some(s) => cosmios_runner::check_server(s)?,
+                    None => saved.as_ref().map(|c| c.server.clone()).unwrap_or_default(),
+                },
+                api_key: match args.api_key.clone() {
+                    Some(k) => {
+                        cosmios_runner::check_api_key(&k)?;
+                        k
+                    }
+                    None => saved
+                        .as_ref()
+                        .map(|c| c.api_key.clone())
+                        .unwrap_or_default(),
+                },
+                agents: saved.map(|c| c.agents).unwrap_or_default(),
+            };
+            let journal = match (&args.journal, &path) {
+                (Some(j), _) => Some(j.clone()),
+                (None, Ok(p)) => Some(p.with_file_name("journal.jsonl")),
+                (None, Err(_)) => None,
+            };
             let mut overrides: Vec<(String, String)> = config.agents.clone().into_iter().collect();
             for flag in &args.agent_commands {
                 overrides.push(AgentCommands::parse_flag(flag)?);
@@ -176,7 +205,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 log_flush: ms(args.log_flush_ms),
                 kill_grace: ms(args.kill_grace_ms),
                 reconnect_max: ms(args.reconnect_max_ms.max(100)),
-                journal: Some(journal),
+                journal,
             };
             let mut stop = std::pin::pin!(shutdown_signal());
             cosmios_runner::run_runner(options, stop.as_mut()).await?;

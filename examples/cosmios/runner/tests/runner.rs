@@ -636,3 +636,54 @@ async fn reports_made_while_the_server_is_away_survive_a_runner_restart() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn start_takes_the_server_and_key_as_flags_without_a_config_file() {
+    // Proves: `cosmios start --server URL --api-key KEY` runs with no config file at all (the
+    // `--config` path does not exist) and puts the machine online; a malformed key is refused
+    // before anything connects.
+    let s = Server::start().await;
+    let user = s.human("ann@example.com").await;
+    let m = Machine::register(&s, &user).await;
+    assert!(!m.config().exists());
+    let mut child = tokio::process::Command::from(support::cosmios())
+        .arg("--config")
+        .arg(m.config())
+        .arg("start")
+        .args(["--server", &s.base, "--api-key", &m.api_key])
+        .arg("--journal")
+        .arg(m.dir.path().join("journal.jsonl"))
+        .args(["--heartbeat-ms", "300"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the runner");
+    eventually("the machine online", 20, || async {
+        (value(
+            &s,
+            &user,
+            &format!("SELECT online FROM machines WHERE id = {}", m.id),
+        )
+        .await
+            == json!(true))
+        .then_some(())
+    })
+    .await;
+    let _ = child.kill().await;
+    let out = tokio::process::Command::from(support::cosmios())
+        .arg("--config")
+        .arg(m.config())
+        .arg("start")
+        .args(["--server", &s.base, "--api-key", "csu_short"])
+        .output()
+        .await
+        .expect("run cosmios start");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("a machine key is `csu_` followed by 64 hex digits"),
+        "{stderr}"
+    );
+}

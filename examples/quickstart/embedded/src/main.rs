@@ -31,7 +31,7 @@ fn main() -> anyhow::Result<()> {
         &here.join("../module"),
         &here.join("../../../target/wasm-examples"),
     )
-        .context("building the quickstart module (needs the wasm32-unknown-unknown target)")?;
+    .context("building the quickstart module (needs the wasm32-unknown-unknown target)")?;
     let db = Cosmictron::open(&data_dir, CosmictronConfig::default())?;
     let info = db.deploy("quickstart", &wasm, ALICE)?;
     println!("deployed {} ({})", info.name, info.version);
