@@ -25,6 +25,8 @@ pub struct ReducerInfo {
     /// The argument types as written in the source.
     pub arg_types: &'static [&'static str],
     pub lifecycle: Option<&'static str>,
+    /// `T` of the reducer's `Result<T, Error>`, as written in the source.
+    pub returns: &'static str,
     pub invoke: fn(&ReducerContext, RawArgs<'_>) -> Result<Vec<u8>, Error>,
 }
 
@@ -51,6 +53,8 @@ enum Entry {
 #[derive(Default)]
 struct Registry {
     tables: Vec<TableDef>,
+    /// Row struct name → table name.
+    row_types: Vec<(&'static str, &'static str)>,
     entries: Vec<Entry>,
     panic_hook: bool,
 }
@@ -74,6 +78,9 @@ pub fn register_table<T: Table>() {
     REGISTRY.with_borrow_mut(|r| {
         install_panic_hook(r);
         r.tables.push(T::table_def());
+        if !T::TYPE_NAME.is_empty() {
+            r.row_types.push((T::TYPE_NAME, T::NAME));
+        }
     });
 }
 
@@ -98,6 +105,8 @@ struct ReducerDescription {
     arg_types: &'static [&'static str],
     #[serde(skip_serializing_if = "Option::is_none")]
     lifecycle: Option<&'static str>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    returns: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     http: Option<RouteSpec>,
 }
@@ -110,6 +119,7 @@ impl Entry {
                 args: i.args,
                 arg_types: i.arg_types,
                 lifecycle: i.lifecycle,
+                returns: i.returns,
                 http: None,
             },
             Entry::Route(i) => ReducerDescription {
@@ -117,6 +127,7 @@ impl Entry {
                 args: &[],
                 arg_types: &[],
                 lifecycle: None,
+                returns: "",
                 http: Some(RouteSpec {
                     method: i.method.to_owned(),
                     path: i.path.to_owned(),
@@ -139,6 +150,8 @@ struct ModuleDescription<'a> {
     abi_version: u32,
     tables: &'a [TableDef],
     reducers: Vec<ReducerDescription>,
+    /// Row struct name → table name.
+    row_types: std::collections::BTreeMap<&'static str, &'static str>,
 }
 
 /// Hands the module's definition to the host as JSON. Returns 0.
@@ -150,6 +163,7 @@ pub extern "C" fn __cosmictron_describe() -> u32 {
             abi_version: ABI_VERSION,
             tables: &r.tables,
             reducers: r.entries.iter().map(Entry::describe).collect(),
+            row_types: r.row_types.iter().copied().collect(),
         })
     });
     match json {

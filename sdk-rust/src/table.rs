@@ -13,6 +13,9 @@ use crate::sys::{self, Answer};
 pub trait Table: Sized {
     /// The table's name in the database.
     const NAME: &'static str;
+    /// The row struct's name in the module's source (`User` for `users`): lets tools map a
+    /// reducer's return type to the table's rows.
+    const TYPE_NAME: &'static str = "";
     /// The definition the host creates the table from.
     fn table_def() -> TableDef;
     /// The field values in column order.

@@ -36,6 +36,9 @@ pub struct RouteInfo {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TableInfo {
     pub name: String,
+    /// The row struct's name in the module's source (`User`), when the module says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row_type: Option<String>,
     pub public: bool,
     pub event: bool,
     pub columns: Vec<ColumnInfo>,
@@ -64,6 +67,9 @@ pub struct ReducerInfo {
     pub args: Vec<ArgInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<String>,
+    /// The return value's type as the module's source spells it (`u64`, `Option<User>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub returns: Option<String>,
 }
 
 /// One reducer argument: its name and its type as the module's source spells it.
@@ -74,9 +80,14 @@ pub struct ArgInfo {
     pub ty: Option<String>,
 }
 
-fn table_info(t: &TableDef) -> TableInfo {
+fn table_info(t: &TableDef, def: &ModuleDef) -> TableInfo {
     TableInfo {
         name: t.name.clone(),
+        row_type: def
+            .row_types
+            .iter()
+            .find(|(_, table)| **table == t.name)
+            .map(|(ty, _)| ty.clone()),
         public: t.public,
         event: t.event,
         columns: t
@@ -109,7 +120,7 @@ pub(crate) fn describe(
         version: version.to_owned(),
         owner,
         deployed_at,
-        tables: def.tables.iter().map(table_info).collect(),
+        tables: def.tables.iter().map(|t| table_info(t, def)).collect(),
         reducers: def
             .reducers
             .iter()
@@ -126,6 +137,7 @@ pub(crate) fn describe(
                     })
                     .collect(),
                 lifecycle: r.lifecycle.clone(),
+                returns: (!r.returns.is_empty()).then(|| r.returns.clone()),
             })
             .collect(),
         routes: def

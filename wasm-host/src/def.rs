@@ -19,6 +19,10 @@ pub struct ModuleDef {
     pub abi_version: u32,
     pub tables: Vec<TableDef>,
     pub reducers: Vec<ReducerDef>,
+    /// The row struct of each table as the source names it (`User` → `users`), when the module
+    /// says.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub row_types: std::collections::BTreeMap<String, String>,
 }
 
 /// One reducer: its name, its argument names (in order) and their Rust types as written, its
@@ -33,6 +37,10 @@ pub struct ReducerDef {
     pub arg_types: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<String>,
+    /// The type of the reducer's return value as the source spells it (`u64`, `Option<User>`);
+    /// empty when the module does not say.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub returns: String,
     /// Set for an HTTP route handler: called with a request, never as a reducer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<RouteSpec>,
@@ -191,6 +199,7 @@ mod tests {
             args: args.iter().map(|a| (*a).to_owned()).collect(),
             arg_types: Vec::new(),
             lifecycle: lifecycle.map(str::to_owned),
+            returns: String::new(),
             http: None,
         }
     }
@@ -204,6 +213,7 @@ mod tests {
         let def = ModuleDef {
             abi_version: ABI_VERSION,
             tables: vec![TableDef::new("__cosmictron_x").column("a", ScalarType::U64)],
+            row_types: Default::default(),
             reducers: vec![
                 reducer("c1", &[], Some("client_connected")),
                 reducer("c2", &[], Some("client_connected")),
@@ -266,6 +276,7 @@ mod tests {
         let def = ModuleDef {
             abi_version: ABI_VERSION,
             tables: Vec::new(),
+            row_types: Default::default(),
             reducers: vec![
                 route("a", "GET", "/machines/:id"),
                 route("b", "GET", "/machines/:key"),

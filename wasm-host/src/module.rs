@@ -102,6 +102,7 @@ impl WasmHost {
                 abi_version: 0,
                 tables: Vec::new(),
                 reducers: Vec::new(),
+                row_types: Default::default(),
             },
             idle: Mutex::new(Vec::new()),
             shared: Shared {

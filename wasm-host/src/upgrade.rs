@@ -207,6 +207,7 @@ mod tests {
             abi_version: 1,
             tables,
             reducers: Vec::new(),
+            row_types: Default::default(),
         }
     }
 

@@ -30,6 +30,27 @@ fn parse_lifecycle(attr: TokenStream) -> Result<Option<&'static str>> {
     Ok(lifecycle)
 }
 
+/// `T` of a `-> Result<T, E>` return type, as the source spells it (no spaces); empty when the
+/// type is written some other way (an alias).
+fn ok_type(output: &ReturnType) -> String {
+    let ReturnType::Type(_, ty) = output else {
+        return String::new();
+    };
+    let syn::Type::Path(path) = &**ty else {
+        return String::new();
+    };
+    let Some(last) = path.path.segments.last() else {
+        return String::new();
+    };
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return String::new();
+    };
+    match (last.ident == "Result", args.args.first()) {
+        (true, Some(syn::GenericArgument::Type(t))) => quote!(#t).to_string().replace(' ', ""),
+        _ => String::new(),
+    }
+}
+
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream> {
     let lifecycle = parse_lifecycle(attr)?;
     let func: ItemFn = syn::parse2(item)?;
@@ -71,6 +92,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream
         names.push(pat.ident.clone());
         tys.push((*arg.ty).clone());
     }
+    let returns = ok_type(&sig.output);
     let fn_name = &sig.ident;
     let name = fn_name.to_string();
     let arg_names: Vec<String> = names.iter().map(ToString::to_string).collect();
@@ -122,6 +144,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream
                 args: &[#(#arg_names),*],
                 arg_types: &[#(#arg_types),*],
                 lifecycle: #lifecycle,
+                returns: #returns,
                 invoke: #invoke,
             });
         }

@@ -332,6 +332,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream
 
         impl ::cosmictron_sdk::Table for #ident {
             const NAME: &'static str = #name;
+            const TYPE_NAME: &'static str = ::std::stringify!(#ident);
 
             fn table_def() -> ::cosmictron_sdk::TableDef {
                 let mut def = ::cosmictron_sdk::TableDef::new(#name);

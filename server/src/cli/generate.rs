@@ -8,10 +8,13 @@
 //!   the reducer in this module with those arguments.
 //!
 //! Types follow the server's JSON form: 64-bit integers may arrive as decimal strings beyond
-//! 2^53, so they are `number | string`; identities and bytes are hex strings. The module schema
-//! does not record reducer return types, so each reducer function resolves to `R = unknown`,
-//! which the caller may narrow.
+//! 2^53, so they are `number | string`; identities and bytes are hex strings. Each reducer
+//! function resolves to its return type: the module records it as its source spells it
+//! (`Option<User>`), and a table's row struct becomes that table's row interface
+//! (`UsersRow | null`). A type the generator cannot map (a struct of the module's own that is
+//! not a table row, JSON values) is `unknown`, which the caller may narrow.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -85,9 +88,14 @@ pub(crate) fn typescript(info: &Json) -> anyhow::Result<String> {
     )?;
     let tables = list(&info["tables"]);
     let mut table_map = Vec::new();
+    // Row struct name in the module's source → the row interface.
+    let mut rows = HashMap::new();
     for table in tables {
         let table_name = table["name"].as_str().context("a table has no name")?;
         let row = format!("{}Row", pascal(table_name));
+        if let Some(rust) = table["row_type"].as_str() {
+            rows.insert(rust.to_owned(), row.clone());
+        }
         writeln!(out, "/** A row of `{table_name}`. */")?;
         writeln!(out, "export interface {row} {{")?;
         for column in list(&table["columns"]) {
@@ -106,11 +114,11 @@ pub(crate) fn typescript(info: &Json) -> anyhow::Result<String> {
         "/** Table name → row type. */\nexport interface Tables {{\n{}\n}}\n",
         table_map.join("\n")
     )?;
-    reducers(&mut out, info)?;
+    reducers(&mut out, info, &rows)?;
     Ok(out)
 }
 
-fn reducers(out: &mut String, info: &Json) -> anyhow::Result<()> {
+fn reducers(out: &mut String, info: &Json, rows: &HashMap<String, String>) -> anyhow::Result<()> {
     let all = list(&info["reducers"]);
     // Lifecycle reducers are run by the server, never called by clients.
     let callable: Vec<&Json> = all.iter().filter(|r| r["lifecycle"].is_null()).collect();
@@ -122,16 +130,29 @@ fn reducers(out: &mut String, info: &Json) -> anyhow::Result<()> {
         writeln!(out, "export interface {args} {{")?;
         for arg in list(&reducer["args"]) {
             let arg_name = arg["name"].as_str().context("an argument has no name")?;
-            let ty = rust_type(arg["type"].as_str().unwrap_or(""));
+            let ty = rust_type(arg["type"].as_str().unwrap_or(""), rows);
             writeln!(out, "  {}: {ty};", property(arg_name))?;
         }
         writeln!(out, "}}\n")?;
-        functions.push(format!(
-            "  {}: <R = unknown>(client: CosmictronClient, args: {args}): Promise<R> =>\n    \
-             client.callReducer<R>({}, {{ ...args }}, {{ module: MODULE }}),",
-            property(reducer_name),
-            string_literal(reducer_name)
-        ));
+        let function = match reducer["returns"].as_str() {
+            Some(rust) => {
+                let ty = rust_type(rust, rows);
+                format!(
+                    "  {}: (client: CosmictronClient, args: {args}): Promise<{ty}> =>\n    \
+                     client.callReducer<{ty}>({}, {{ ...args }}, {{ module: MODULE }}),",
+                    property(reducer_name),
+                    string_literal(reducer_name)
+                )
+            }
+            // An older module that does not say: the caller narrows it.
+            None => format!(
+                "  {}: <R = unknown>(client: CosmictronClient, args: {args}): Promise<R> =>\n    \
+                 client.callReducer<R>({}, {{ ...args }}, {{ module: MODULE }}),",
+                property(reducer_name),
+                string_literal(reducer_name)
+            ),
+        };
+        functions.push(function);
     }
     writeln!(
         out,
@@ -158,19 +179,24 @@ fn column_type(scalar: &str) -> &'static str {
     }
 }
 
-/// An argument's JSON type, from its Rust spelling in the module's source.
-fn rust_type(rust: &str) -> String {
+/// The JSON type of an argument or return value, from its Rust spelling in the module's source;
+/// `rows` maps table row structs to their row interfaces.
+fn rust_type(rust: &str, rows: &HashMap<String, String>) -> String {
     let rust = rust.trim().trim_start_matches('&').trim();
     if let Some(inner) = generic_arg(rust, "Option") {
-        return format!("{} | null", rust_type(inner));
+        return format!("{} | null", rust_type(inner, rows));
     }
     if rust == "Vec<u8>" {
         return "string".into();
     }
     if let Some(inner) = generic_arg(rust, "Vec") {
-        return format!("({})[]", rust_type(inner));
+        return format!("({})[]", rust_type(inner, rows));
+    }
+    if let Some(row) = rows.get(rust) {
+        return row.clone();
     }
     match rust {
+        "()" => "null",
         "bool" => "boolean",
         "i8" | "i16" | "i32" | "u8" | "u16" | "u32" | "f32" | "f64" | "Timestamp" => "number",
         "i64" | "u64" | "usize" | "isize" => "number | string",
@@ -229,7 +255,7 @@ mod tests {
             "name": "quickstart",
             "version": "sha256:abc",
             "tables": [
-                {"name": "users", "columns": [
+                {"name": "users", "row_type": "User", "columns": [
                     {"name": "id", "type": "u64", "nullable": false},
                     {"name": "username", "type": "string", "nullable": false},
                     {"name": "owner_id", "type": "identity", "nullable": false}]},
@@ -238,9 +264,13 @@ mod tests {
                     {"name": "note", "type": "string", "nullable": true}]}
             ],
             "reducers": [
-                {"name": "create_user", "args": [{"name": "username", "type": "String"}]},
-                {"name": "delete_message", "args": [{"name": "id", "type": "u64"}]},
+                {"name": "create_user", "args": [{"name": "username", "type": "String"}],
+                 "returns": "User"},
+                {"name": "delete_message", "args": [{"name": "id", "type": "u64"}], "returns": "bool"},
                 {"name": "tag", "args": [{"name": "labels", "type": "Option<Vec<String>>"}]},
+                {"name": "find", "args": [], "returns": "Option<Vec<User>>"},
+                {"name": "misc", "args": [], "returns": "serde_json::Value"},
+                {"name": "nothing", "args": [], "returns": "()"},
                 {"name": "on_connect", "args": [], "lifecycle": "client_connected"}
             ]
         })
@@ -262,9 +292,18 @@ mod tests {
         assert!(ts.contains("export interface CreateUserArgs {\n  username: string;\n}"));
         assert!(ts.contains("export interface DeleteMessageArgs {\n  id: number | string;\n}"));
         assert!(ts.contains("  labels: (string)[] | null;"));
-        assert!(
-            ts.contains("client.callReducer<R>(\"create_user\", { ...args }, { module: MODULE })")
-        );
+        assert!(ts.contains(
+            "create_user: (client: CosmictronClient, args: CreateUserArgs): Promise<UsersRow> =>\n    \
+             client.callReducer<UsersRow>(\"create_user\", { ...args }, { module: MODULE })"
+        ));
+        assert!(ts.contains("args: DeleteMessageArgs): Promise<boolean>"));
+        assert!(ts.contains("args: FindArgs): Promise<(UsersRow)[] | null>"));
+        assert!(ts.contains("args: MiscArgs): Promise<unknown>"));
+        assert!(ts.contains("args: NothingArgs): Promise<null>"));
+        // A reducer whose module does not say what it returns: the caller narrows it.
+        assert!(ts.contains(
+            "tag: <R = unknown>(client: CosmictronClient, args: TagArgs): Promise<R> =>"
+        ));
         assert!(!ts.contains("on_connect"));
         assert!(ts.contains("export const MODULE = \"quickstart\";"));
     }

@@ -44,6 +44,8 @@ it('writes row interfaces for every table and typed reducer functions', () => {
   expect(text).toContain('export interface CreateUserArgs {\n  username: string;\n}');
   expect(text).toContain('export interface RecordAgentMessageArgs {');
   expect(text).toContain('export const MODULE = "quickstart";');
+  expect(text).toContain('create_user: (client: CosmictronClient, args: CreateUserArgs): Promise<UsersRow> =>');
+  expect(text).toContain('delete_message: (client: CosmictronClient, args: DeleteMessageArgs): Promise<boolean> =>');
 });
 
 it('the bindings type-check under strict TypeScript and reject a wrong argument type', () => {
@@ -52,11 +54,16 @@ it('the bindings type-check under strict TypeScript and reject a wrong argument 
     `import { CosmictronClient } from '@cosmictron/client';
 import { reducers, type UsersRow, type Tables } from './quickstart.js';
 export async function use(client: CosmictronClient): Promise<string> {
-  const user = await reducers.create_user<UsersRow>(client, { username: 'typed' });
+  // The return type comes from the module: create_user returns the new users row.
+  const user: UsersRow = await reducers.create_user(client, { username: 'typed' });
+  const id: number | string = await reducers.record_agent_message(client, { session_id: 's', role: 'user', content: 'x' });
+  const existed: boolean = await reducers.delete_message(client, { id });
   const sub = await client.subscribe<Tables['users']>('SELECT * FROM users');
   // @ts-expect-error: username is a string
   await reducers.create_user(client, { username: 42 });
-  return user.username + sub.rows.map((u) => u.owner_id).join();
+  // @ts-expect-error: delete_message resolves to a boolean, not a row
+  const wrong: UsersRow = await reducers.delete_message(client, { id });
+  return user.username + String(existed) + String(wrong) + sub.rows.map((u) => u.owner_id).join();
 }
 `,
   );
