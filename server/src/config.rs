@@ -18,6 +18,36 @@ pub struct RateLimit {
     pub burst: u32,
 }
 
+/// An SMTP relay for magic-link mail (plain TCP, no authentication: a local MTA or a relay on
+/// a private network).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// The sender address.
+    pub from: String,
+    /// The name the server gives in `EHLO`.
+    #[serde(default = "default_helo")]
+    pub helo: String,
+    /// Per step (connect, each command, the message).
+    #[serde(default = "default_smtp_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_smtp_port() -> u16 {
+    25
+}
+
+fn default_helo() -> String {
+    "localhost".into()
+}
+
+fn default_smtp_timeout_ms() -> u64 {
+    10_000
+}
+
 /// Everything the server can be told. Unknown keys in the TOML file are an error, so a typo
 /// does not silently fall back to a default.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -59,6 +89,8 @@ pub struct ServerConfig {
     pub admin_password: Option<String>,
     /// Modules deployed (or upgraded) at start, owned by the admin account.
     pub deploy_on_start: Vec<ModuleFile>,
+    /// Where magic-link mail goes: this SMTP relay, or (unset) the `outbox/` directory.
+    pub smtp: Option<SmtpConfig>,
     /// Modules whose HTTP routes are also served at the root (`{path}` beside
     /// `/m/{module}{path}`), earlier ones first; colliding routes are refused at start.
     pub expose: Vec<String>,
@@ -100,6 +132,7 @@ impl Default for ServerConfig {
             admin_password: None,
             deploy_on_start: Vec::new(),
             expose: Vec::new(),
+            smtp: None,
         }
     }
 }

@@ -50,7 +50,7 @@ mod store;
 pub mod testing;
 mod ws;
 
-pub use config::{ModuleFile, RateLimit, ServerConfig};
+pub use config::{ModuleFile, RateLimit, ServerConfig, SmtpConfig};
 pub use cosmictron_types::ConnectionId;
 pub use cosmictron_types::{RouteRequest, RouteResponse};
 pub use cosmictron_wasm_host::{Args, CallContext, MatchedRoute, RouteMatch, Schedule};

@@ -4,12 +4,14 @@
 //! - `jwt.rs`       [`Tokens`]: HS256-only tokens with required expiry
 //! - `passwords.rs` argon2id hashing on the blocking pool, with a concurrency cap
 //! - `accounts.rs`  accounts and magic links in the server's system database
-//! - `mailer.rs`    magic-link delivery (the outbox directory)
+//! - `mailer.rs`    magic-link delivery: the SMTP relay, or the outbox directory
+//! - `smtp.rs`      a minimal SMTP client for the relay
 
 mod accounts;
 mod jwt;
 mod mailer;
 mod passwords;
+mod smtp;
 
 use cosmictron_types::Identity;
 use serde::Serialize;
@@ -62,7 +64,7 @@ impl Auth {
             accounts,
             tokens: Tokens::load_or_create(&config.data_dir, config.token_ttl_secs)?,
             passwords,
-            mailer: Mailer::outbox(&config.data_dir),
+            mailer: Mailer::new(&config.data_dir, config.smtp.as_ref()),
             magic_link_ttl_secs: config.magic_link_ttl_secs,
             dummy_hash,
             admin: None,

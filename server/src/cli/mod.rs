@@ -53,7 +53,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server on a data directory.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Create an account on the server and save its token.
     #[command(
         after_help = "Example:\n  cosmictron sign-up --email ann@example.com --password 'a long secret'"
@@ -121,7 +121,7 @@ enum Command {
 pub async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => serve::serve(args).await,
+        Command::Serve(args) => serve::serve(*args).await,
         Command::Generate(args) => generate::run(&cli.server, args).await,
         other => commands::run(&cli.server, other).await,
     }
@@ -133,7 +133,7 @@ pub fn serve_config(args: &[&str]) -> anyhow::Result<ServerConfig> {
     argv.extend_from_slice(args);
     let cli = Cli::try_parse_from(argv)?;
     match cli.command {
-        Command::Serve(a) => serve::config_of(a),
+        Command::Serve(a) => serve::config_of(*a),
         _ => anyhow::bail!("not a serve command"),
     }
 }

@@ -26,6 +26,16 @@ pub(crate) struct ServeArgs {
     /// Serve this directory's files at `/` (API routes take precedence).
     #[arg(long, env = "COSMICTRON_STATIC_DIR")]
     static_dir: Option<PathBuf>,
+    /// Send magic-link mail through this SMTP relay (plain TCP, no authentication) instead of
+    /// writing it to the outbox directory; needs --smtp-from.
+    #[arg(long, env = "COSMICTRON_SMTP_HOST")]
+    smtp_host: Option<String>,
+    /// The relay's port [default: 25].
+    #[arg(long, env = "COSMICTRON_SMTP_PORT")]
+    smtp_port: Option<u16>,
+    /// The sender address of magic-link mail.
+    #[arg(long, env = "COSMICTRON_SMTP_FROM")]
+    smtp_from: Option<String>,
     /// Create (or reset) this admin account at start; needs --admin-password.
     #[arg(long, env = "COSMICTRON_ADMIN_EMAIL")]
     admin_email: Option<String>,
@@ -82,6 +92,21 @@ pub(crate) fn config_of(a: ServeArgs) -> anyhow::Result<ServerConfig> {
     }
     if a.admin_email.is_some() {
         c.admin_email = a.admin_email;
+    }
+    if let Some(host) = a.smtp_host {
+        let Some(from) = a
+            .smtp_from
+            .or_else(|| c.smtp.as_ref().map(|s| s.from.clone()))
+        else {
+            anyhow::bail!("--smtp-host needs --smtp-from (the sender address)");
+        };
+        c.smtp = Some(crate::config::SmtpConfig {
+            host,
+            port: a.smtp_port.unwrap_or(25),
+            from,
+            helo: "localhost".into(),
+            timeout_ms: 10_000,
+        });
     }
     if a.admin_password.is_some() {
         c.admin_password = a.admin_password;
