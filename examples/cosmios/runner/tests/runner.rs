@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use cosmios_tests::Server;
 use serde_json::{Value as Json, json};
-use support::{Machine, eventually, git_commit, git_out, lines, process_gone, run_reaches, value};
+use support::{
+    Machine, eventually, git_commit, git_out, lines, process_gone, run_reaches, value,
+    value_becomes,
+};
 
 async fn dispatch(s: &Server, user: &str, m: &Machine, task: &str, agent: &str) -> u64 {
     let run = s
@@ -63,16 +66,14 @@ async fn a_registered_runner_goes_online_and_completes_a_run_with_its_log() {
     let head = git_commit(&m.workspace());
     let runner = m.start();
     let log = || runner.log();
-    eventually("the machine online", 20, || async {
-        (value(
-            &s,
-            &user,
-            &format!("SELECT online FROM machines WHERE id = {}", m.id),
-        )
-        .await
-            == json!(true))
-        .then_some(())
-    })
+    value_becomes(
+        &s,
+        &user,
+        &format!("SELECT online FROM machines WHERE id = {}", m.id),
+        json!(true),
+        "the machine online",
+        20,
+    )
     .await;
     let (code, out) = status_of(&m).await;
     assert_eq!((code, out.contains("test-box")), (Some(0), true), "{out}");
@@ -106,16 +107,14 @@ async fn a_registered_runner_goes_online_and_completes_a_run_with_its_log() {
     assert!(summary.ends_with("done: fix the login bug"), "{summary}");
 
     drop(runner);
-    eventually("the machine offline", 20, || async {
-        (value(
-            &s,
-            &user,
-            &format!("SELECT online FROM machines WHERE id = {}", m.id),
-        )
-        .await
-            == json!(false))
-        .then_some(())
-    })
+    value_becomes(
+        &s,
+        &user,
+        &format!("SELECT online FROM machines WHERE id = {}", m.id),
+        json!(false),
+        "the machine offline",
+        20,
+    )
     .await;
 }
 
@@ -262,16 +261,14 @@ async fn missions_run_card_by_card_and_a_failing_card_pauses_them() {
     let mission_reaches = |mission: Json, status: &'static str| {
         let (s, user) = (&s, &user);
         async move {
-            eventually(&format!("the mission {status}"), 25, || async {
-                (value(
-                    s,
-                    user,
-                    &format!("SELECT status FROM missions WHERE id = {mission}"),
-                )
-                .await
-                    == json!(status))
-                .then_some(())
-            })
+            value_becomes(
+                s,
+                user,
+                &format!("SELECT status FROM missions WHERE id = {mission}"),
+                json!(status),
+                &format!("the mission {status}"),
+                25,
+            )
             .await;
         }
     };
@@ -375,16 +372,14 @@ async fn a_run_survives_the_server_going_away() {
 
     let next = dispatch(&s, &user, &m, "after the restart", "claude-code").await;
     run_reaches(&s, &user, next, "completed", &log).await;
-    eventually("the machine online again", 20, || async {
-        (value(
-            &s,
-            &user,
-            &format!("SELECT online FROM machines WHERE id = {}", m.id),
-        )
-        .await
-            == json!(true))
-        .then_some(())
-    })
+    value_becomes(
+        &s,
+        &user,
+        &format!("SELECT online FROM machines WHERE id = {}", m.id),
+        json!(true),
+        "the machine online again",
+        20,
+    )
     .await;
 }
 
@@ -426,16 +421,14 @@ async fn a_rollback_request_resets_the_workspace_to_the_snapshot() {
     );
 
     s.ok(&user, "request_rollback", json!({"run": run})).await;
-    eventually("the rollback reported", 20, || async {
-        (value(
-            &s,
-            &user,
-            &format!("SELECT rollback FROM runs WHERE id = {run}"),
-        )
-        .await
-            == json!("done"))
-        .then_some(())
-    })
+    value_becomes(
+        &s,
+        &user,
+        &format!("SELECT rollback FROM runs WHERE id = {run}"),
+        json!("done"),
+        "the rollback reported",
+        20,
+    )
     .await;
     assert_eq!(std::fs::read_to_string(&readme).expect("README"), "hello\n");
     assert_eq!(
@@ -575,16 +568,14 @@ async fn stopping_the_runner_stops_its_agents_and_fails_their_runs() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "{status:?}\n{}", log());
-    eventually("the machine offline", 20, || async {
-        (value(
-            &s,
-            &user,
-            &format!("SELECT online FROM machines WHERE id = {}", m.id),
-        )
-        .await
-            == json!(false))
-        .then_some(())
-    })
+    value_becomes(
+        &s,
+        &user,
+        &format!("SELECT online FROM machines WHERE id = {}", m.id),
+        json!(false),
+        "the machine offline",
+        20,
+    )
     .await;
 }
 
@@ -660,16 +651,14 @@ async fn start_takes_the_server_and_key_as_flags_without_a_config_file() {
         .kill_on_drop(true)
         .spawn()
         .expect("start the runner");
-    eventually("the machine online", 20, || async {
-        (value(
-            &s,
-            &user,
-            &format!("SELECT online FROM machines WHERE id = {}", m.id),
-        )
-        .await
-            == json!(true))
-        .then_some(())
-    })
+    value_becomes(
+        &s,
+        &user,
+        &format!("SELECT online FROM machines WHERE id = {}", m.id),
+        json!(true),
+        "the machine online",
+        20,
+    )
     .await;
     let _ = child.kill().await;
     let out = tokio::process::Command::from(support::cosmios())

@@ -170,6 +170,21 @@ pub async fn value(s: &Server, token: &str, query: &str) -> Json {
 
 /// Waits until run `run` has `status`; returns `[status, exit_code, error, summary,
 /// snapshot_commit]`.
+/// Waits until `query`'s single value, read as `token`, equals `expected`.
+pub async fn value_becomes(
+    s: &Server,
+    token: &str,
+    query: &str,
+    expected: Json,
+    what: &str,
+    secs: u64,
+) {
+    eventually(what, secs, || async {
+        (value(s, token, query).await == expected).then_some(())
+    })
+    .await;
+}
+
 pub async fn run_reaches(
     s: &Server,
     user: &str,
