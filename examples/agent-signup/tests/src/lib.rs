@@ -21,7 +21,9 @@ pub fn module_wasm() -> &'static [u8] {
     static WASM: OnceLock<Vec<u8>> = OnceLock::new();
     WASM.get_or_init(|| {
         let dir = module_dir();
-        let target = dir.join("target").join("cosmictron-test");
+        // The workspace's shared directory for example modules (`serve --demo` builds there
+        // too): their dependencies are compiled once for all of them.
+        let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../target/wasm-examples");
         match cosmictron::testing::build_module(&dir, &target) {
             Ok(wasm) => wasm,
             Err(e) => panic!("building the agent_signup module: {e}"),
