@@ -273,8 +273,10 @@ async fn exposed_routes_come_after_the_api_and_before_static_files() {
         .deploy(&owner, "routes", common::module_bytes("routes"))
         .await;
     assert_eq!(status, 200, "{body}");
-    let (status, _, body) = s.send("POST", "/items", &[], r#"{"name": "root"}"#).await;
+    let (status, headers, body) = s.send("POST", "/items", &[], r#"{"name": "root"}"#).await;
     assert_eq!((status, &body["name"]), (201, &json!("root")));
+    // The per-IP limit covers exposed routes as it covers the API.
+    assert!(headers.contains_key("x-ratelimit-limit"), "{headers:?}");
     let (status, _, body) = s.send("GET", "/m/routes/items", &[], "").await;
     assert_eq!(
         (status, body["items"].as_array().map(Vec::len)),

@@ -17,6 +17,7 @@ use cosmictron_wasm_host::{MatchedRoute, RouteMatch};
 use crate::app::{AppState, Core, Counters};
 use crate::error::Error;
 use crate::http::blocking::blocking;
+use crate::http::rate_limit::{check_ip, with_ip_headers};
 
 /// `/m/{module}`: the module's route for `/`.
 pub(crate) async fn serve_module_root(
@@ -74,10 +75,17 @@ pub(crate) async fn serve_exposed(
         return Err(request);
     };
     let path = request.uri().path().to_owned();
-    match core.db.route_exposed(request.method().as_str(), &path) {
-        Some((module, found)) => Ok(serve(state, core.clone(), module, path, found, request).await),
-        None => Err(request),
-    }
+    let Some((module, found)) = core.db.route_exposed(request.method().as_str(), &path) else {
+        return Err(request);
+    };
+    // The per-IP limit applies as under /m (the fallback is outside the API's layers).
+    Ok(match check_ip(state, &request) {
+        Ok(decision) => with_ip_headers(
+            decision,
+            serve(state, core.clone(), module, path, found, request).await,
+        ),
+        Err(refused) => refused.refusal(),
+    })
 }
 
 async fn serve(

@@ -120,29 +120,44 @@ impl RateLimiter {
     }
 }
 
+/// Counts `request` against its client IP's bucket: `Err` is a refusal (answer with
+/// [`Decision::refusal`]), `Ok(None)` when the IP is unknown.
+pub(crate) fn check_ip(state: &AppState, request: &Request) -> Result<Option<Decision>, Decision> {
+    let ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let Some(ip) = ip else {
+        return Ok(None);
+    };
+    let decision = state.ip_limiter.check(LimitKey::Ip(ip));
+    if !decision.allowed {
+        Counters::bump(&state.counters.rate_limited);
+        return Err(decision);
+    }
+    Ok(Some(decision))
+}
+
+/// Puts the IP bucket's headers on a response that has no rate-limit headers of its own.
+pub(crate) fn with_ip_headers(decision: Option<Decision>, mut response: Response) -> Response {
+    if let Some(d) = decision
+        && !response.headers().contains_key("x-ratelimit-limit")
+    {
+        d.write_headers(response.headers_mut());
+    }
+    response
+}
+
 /// The per-IP limit, as middleware; the headers go on every response.
 pub(crate) async fn limit_by_ip(
     State(state): State<Arc<AppState>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let ip = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let Some(ip) = ip else {
-        return next.run(request).await;
-    };
-    let decision = state.ip_limiter.check(LimitKey::Ip(ip));
-    if !decision.allowed {
-        Counters::bump(&state.counters.rate_limited);
-        return decision.refusal();
+    match check_ip(&state, &request) {
+        Ok(decision) => with_ip_headers(decision, next.run(request).await),
+        Err(refused) => refused.refusal(),
     }
-    let mut response = next.run(request).await;
-    if !response.headers().contains_key("x-ratelimit-limit") {
-        decision.write_headers(response.headers_mut());
-    }
-    response
 }
 
 #[cfg(test)]
