@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use cosmictron_types::{PathPattern, RouteRequest, RouteResponse};
-use cosmictron_wasm_host::{RouteMatch, RouteOutcome};
+use cosmictron_wasm_host::{MatchedRoute, RouteMatch, RouteOutcome};
 
 use crate::error::{Error, Result};
 use crate::facade::{Cosmictron, Deployed};
@@ -56,6 +56,23 @@ pub(crate) fn exposure_conflicts(modules: &[(String, Vec<(String, String)>)]) ->
     problems
 }
 
+/// The error for a request that no route of `module` takes: 405 `method_not_allowed` when the
+/// path has routes for other methods, else 404 `no_such_route`.
+pub(crate) fn unrouted(module: &str, method: &str, path: &str, found: &RouteMatch) -> Error {
+    match found {
+        RouteMatch::MethodNotAllowed { allowed } => Error::request(
+            405,
+            "method_not_allowed",
+            format!("`{path}` takes {}, not {method}", allowed.join(", ")),
+        ),
+        _ => Error::request(
+            404,
+            "no_such_route",
+            format!("module `{module}` has no route for `{method} {path}`"),
+        ),
+    }
+}
+
 fn routes_of(d: &Deployed) -> Vec<(String, String)> {
     d.module
         .routes()
@@ -76,35 +93,37 @@ impl Cosmictron {
     /// Runs the handler of `module` for `request` as one transaction (a snapshot read for a
     /// read-only route): 404 `no_such_route` or 405 `method_not_allowed` when none matches.
     pub fn call_route(&self, module: &str, request: RouteRequest) -> Result<RouteResult> {
+        match self.route(module, &request.method, &request.path)? {
+            RouteMatch::Found(route) => self.call_matched(module, &route, request),
+            other => Err(unrouted(module, &request.method, &request.path, &other)),
+        }
+    }
+
+    /// Runs the handler `route` (what [`Cosmictron::route`] found) for `request`, without
+    /// matching again — unless the module was upgraded in between, when the request is
+    /// matched against the new version.
+    pub fn call_matched(
+        &self,
+        module: &str,
+        route: &MatchedRoute,
+        request: RouteRequest,
+    ) -> Result<RouteResult> {
         let deployed = self.inner.deployed(module)?;
         let start = Instant::now();
-        let route = match deployed.module.match_route(&request.method, &request.path) {
-            RouteMatch::Found(route) => route,
-            RouteMatch::MethodNotAllowed { allowed } => {
-                return Err(Error::request(
-                    405,
-                    "method_not_allowed",
-                    format!(
-                        "`{}` takes {}, not {}",
-                        request.path,
-                        allowed.join(", "),
-                        request.method
-                    ),
-                ));
-            }
-            RouteMatch::NotFound => {
-                return Err(Error::request(
-                    404,
-                    "no_such_route",
-                    format!(
-                        "module `{module}` has no route for `{} {}`",
-                        request.method, request.path
-                    ),
-                ));
+        let rematched;
+        let route = if deployed.module.routes_to(route) {
+            route
+        } else {
+            match deployed.module.match_route(&request.method, &request.path) {
+                RouteMatch::Found(found) => {
+                    rematched = found;
+                    &rematched
+                }
+                other => return Err(unrouted(module, &request.method, &request.path, &other)),
             }
         };
         let RouteOutcome { tx_id, response } =
-            deployed.module.call_route(&deployed.db, &route, request)?;
+            deployed.module.call_route(&deployed.db, route, request)?;
         Ok(RouteResult {
             tx_id,
             duration_ms: start.elapsed().as_secs_f64() * 1000.0,

@@ -108,6 +108,15 @@ impl LoadedModule {
             .map(|r| (r.handler.as_str(), &r.spec))
     }
 
+    /// Whether `route` was matched against this version of the module (its handler is still
+    /// at the same place with the same route).
+    pub fn routes_to(&self, route: &MatchedRoute) -> bool {
+        self.route_table
+            .routes
+            .iter()
+            .any(|r| r.id == route.id && r.handler == route.handler && r.spec == route.spec)
+    }
+
     /// Finds the handler for `method` and `path` (the path within the module, percent-encoded
     /// as sent). When several patterns match, the one with literal segments earliest wins.
     pub fn match_route(&self, method: &str, path: &str) -> RouteMatch {

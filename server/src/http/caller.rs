@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use cosmictron_types::Identity;
 
@@ -20,14 +20,17 @@ pub(crate) struct Caller {
     pub(crate) admin: bool,
 }
 
-/// The token a request carries, if any.
+/// The token of an `Authorization: Bearer <token>` header.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The token a request carries, if any: the `Authorization` header, else `?token=`.
 pub(crate) fn token_of(parts: &Parts) -> Option<String> {
-    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-        let text = value.to_str().ok()?;
-        let (scheme, token) = text.split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_owned());
+    if parts.headers.contains_key(header::AUTHORIZATION) {
+        return bearer(&parts.headers).map(str::to_owned);
     }
     parts.uri.query().and_then(|q| {
         q.split('&')

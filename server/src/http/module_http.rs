@@ -17,7 +17,9 @@ use cosmictron_wasm_host::{MatchedRoute, RouteMatch};
 use crate::app::{AppState, Core, Counters};
 use crate::error::Error;
 use crate::http::blocking::blocking;
+use crate::http::caller::bearer;
 use crate::http::rate_limit::{check_ip, with_ip_headers};
+use crate::module_http::unrouted;
 
 /// `/m/{module}`: the module's route for `/`.
 pub(crate) async fn serve_module_root(
@@ -98,28 +100,15 @@ async fn serve(
 ) -> Response {
     let route = match found {
         RouteMatch::Found(route) => route,
-        RouteMatch::MethodNotAllowed { allowed } => {
-            let mut response = Error::request(
-                405,
-                "method_not_allowed",
-                format!("`{path}` takes {}", allowed.join(", ")),
-            )
-            .into_response();
-            if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
+        other => {
+            let mut response =
+                unrouted(&module, request.method().as_str(), &path, &other).into_response();
+            if let RouteMatch::MethodNotAllowed { allowed } = &other
+                && let Ok(v) = HeaderValue::from_str(&allowed.join(", "))
+            {
                 response.headers_mut().insert(header::ALLOW, v);
             }
             return response;
-        }
-        RouteMatch::NotFound => {
-            return Error::request(
-                404,
-                "no_such_route",
-                format!(
-                    "module `{module}` has no route for `{} {path}`",
-                    request.method()
-                ),
-            )
-            .into_response();
         }
     };
     let remote = request
@@ -211,7 +200,8 @@ async fn run_handler(
     let request = RouteRequest {
         method: parts.method.as_str().to_owned(),
         path,
-        params: route.params,
+        // Filled from the match by the host.
+        params: Vec::new(),
         query: parts.uri.query().unwrap_or("").to_owned(),
         headers,
         body: body.to_vec(),
@@ -219,7 +209,7 @@ async fn run_handler(
         remote_addr,
     };
     Counters::bump(&state.counters.route_calls);
-    let out = blocking(move || core.db.call_route(&module, request)).await;
+    let out = blocking(move || core.db.call_matched(&module, &route, request)).await;
     let out = match out {
         Ok(out) => out,
         Err(e) => {
@@ -242,13 +232,6 @@ async fn run_handler(
         headers.append(name, value);
     }
     Ok(response)
-}
-
-/// The token of `Authorization: Bearer <token>`.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// The value a route's rate limit counts by; the client's IP stands in when the declared key
