@@ -6,10 +6,11 @@
 //! and a live query across a server restart;
 //! `schedules.rs` the silence check with a virtual clock.
 
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
+pub use example_support::{answer, error_code};
 use serde_json::{Value as Json, json};
 
 /// The module crate's directory.
@@ -20,227 +21,34 @@ pub fn module_dir() -> PathBuf {
 /// The module's wasm, built (release, wasm32) once per test process.
 pub fn module_wasm() -> &'static [u8] {
     static WASM: OnceLock<Vec<u8>> = OnceLock::new();
-    WASM.get_or_init(|| {
-        let dir = module_dir();
-        // The workspace's shared directory for example modules (`serve --demo` builds there
-        // too): their dependencies are compiled once for all of them.
-        let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../target/wasm-examples");
-        match cosmictron::testing::build_module(&dir, &target) {
-            Ok(wasm) => wasm,
-            Err(e) => panic!("building the cosmios module: {e}"),
-        }
-    })
+    WASM.get_or_init(|| example_support::build_example(&module_dir()))
 }
 
-/// A real server on 127.0.0.1:0 over a temporary directory, with `cosmios` deployed by an
-/// operator account.
+/// A real server on 127.0.0.1:0 with `cosmios` deployed by an operator account and its REST
+/// API at the root (everything in [`example_support::Server`]), plus SQL as any caller.
 #[derive(Debug)]
-pub struct Server {
-    pub base: String,
-    pub http: reqwest::Client,
-    /// The operator's token: it owns the module, so it may read the private tables with SQL.
-    pub operator: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<cosmictron::Result<()>>>,
-    config: cosmictron::ServerConfig,
-    addr: std::net::SocketAddr,
-    _dir: tempfile::TempDir,
+pub struct Server(example_support::Server);
+
+impl Deref for Server {
+    type Target = example_support::Server;
+    fn deref(&self) -> &example_support::Server {
+        &self.0
+    }
+}
+
+impl DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut example_support::Server {
+        &mut self.0
+    }
 }
 
 impl Server {
     pub async fn start() -> Server {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config = cosmictron::ServerConfig {
-            data_dir: dir.path().to_owned(),
-            listen: "127.0.0.1:0".into(),
-            // The document's REST API at the root, as `serve --demo` serves it.
-            expose: vec!["cosmios".into()],
-            ..cosmictron::ServerConfig::default()
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let mut server = Server {
-            base: format!("http://{addr}"),
-            http: reqwest::Client::new(),
-            operator: String::new(),
-            stop: None,
-            task: None,
-            config,
-            addr,
-            _dir: dir,
-        };
-        server.serve(listener);
-        server.wait_ready().await;
-        let (status, body) = server
-            .post(
-                "/v1/auth/sign-up",
-                None,
-                json!({"email": "operator@example.com", "password": "correct horse"}),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        server.operator = body["token"].as_str().expect("token").to_owned();
-        server.deploy().await;
-        server
-    }
-
-    fn serve(&mut self, listener: tokio::net::TcpListener) {
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        self.task = Some(tokio::spawn(cosmictron::run(
-            listener,
-            self.config.clone(),
-            async move {
-                let _ = stopped.await;
-            },
-        )));
-        self.stop = Some(stop);
-    }
-
-    /// Stops the server (closing every connection) and serves the same data directory on the
-    /// same address again: what clients see when the server goes away and comes back.
-    /// `down_for` is how long it stays away.
-    pub async fn restart(&mut self, down_for: Duration) {
-        self.stop().await;
-        tokio::time::sleep(down_for).await;
-        self.serve_again().await;
-    }
-
-    /// Stops serving (closing every connection); the data stays for `serve_again`.
-    pub async fn stop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            t.await.expect("server task").expect("server ran cleanly");
-        }
-    }
-
-    /// Serves the same data directory on the same address again, after `stop`.
-    pub async fn serve_again(&mut self) {
-        let listener = tokio::net::TcpListener::bind(self.addr)
-            .await
-            .expect("bind the same address again");
-        self.serve(listener);
-        self.wait_ready().await;
-    }
-
-    async fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(r) = self.http.get(format!("{}/ready", self.base)).send().await
-                && r.status() == 200
-            {
-                return;
-            }
-            assert!(Instant::now() < deadline, "server never became ready");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    async fn deploy(&self) {
-        let form = reqwest::multipart::Form::new()
-            .text("name", "cosmios")
-            .part(
-                "module",
-                reqwest::multipart::Part::bytes(module_wasm().to_vec()).file_name("m.wasm"),
-            );
-        let r = self
-            .http
-            .post(format!("{}/v1/modules", self.base))
-            .bearer_auth(&self.operator)
-            .multipart(form)
-            .send()
-            .await
-            .expect("deploy request");
-        let (status, body) = answer(r).await;
-        assert_eq!(status, 200, "deploy: {body}");
-    }
-
-    pub async fn post(&self, path: &str, token: Option<&str>, body: Json) -> (u16, Json) {
-        let mut rb = self.http.post(format!("{}{path}", self.base)).json(&body);
-        if let Some(t) = token {
-            rb = rb.bearer_auth(t);
-        }
-        answer(rb.send().await.expect("request")).await
-    }
-
-    /// An anonymous identity's token (what an agent without an account calls with).
-    pub async fn anonymous(&self) -> String {
-        let (status, body) = self.post("/v1/auth/anonymous", None, json!({})).await;
-        assert_eq!(status, 200, "{body}");
-        body["token"].as_str().expect("token").to_owned()
-    }
-
-    /// A signed-up human's token.
-    pub async fn human(&self, email: &str) -> String {
-        let (status, body) = self
-            .post(
-                "/v1/auth/sign-up",
-                None,
-                json!({"email": email, "password": "correct horse"}),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body["token"].as_str().expect("token").to_owned()
-    }
-
-    /// Calls a reducer of `cosmios`.
-    pub async fn call(&self, token: &str, reducer: &str, args: Json) -> (u16, Json) {
-        self.post(
-            &format!("/v1/modules/cosmios/reducers/{reducer}"),
-            Some(token),
-            args,
-        )
-        .await
+        Server(example_support::Server::start("cosmios", module_wasm()).await)
     }
 
     /// Runs SQL on the module's database as `token`; returns the rows.
     pub async fn sql(&self, token: &str, query: &str) -> Vec<Json> {
-        let (status, body) = self
-            .post(
-                "/v1/sql",
-                Some(token),
-                json!({"query": query, "module": "cosmios"}),
-            )
-            .await;
-        assert_eq!(status, 200, "{query}: {body}");
-        body["rows"].as_array().cloned().unwrap_or_default()
+        self.0.sql_as(token, query, json!([])).await
     }
-
-    /// Calls a reducer that must succeed; returns its result.
-    pub async fn ok(&self, token: &str, reducer: &str, args: Json) -> Json {
-        let (status, body) = self.call(token, reducer, args).await;
-        assert_eq!(status, 200, "{reducer}: {body}");
-        body["result"].clone()
-    }
-
-    pub fn ws_base(&self) -> String {
-        self.base.clone()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-    }
-}
-
-pub async fn answer(r: reqwest::Response) -> (u16, Json) {
-    let status = r.status().as_u16();
-    let text = r.text().await.expect("body");
-    let body = serde_json::from_str(&text).unwrap_or(Json::String(text));
-    (status, body)
-}
-
-/// The error code of an error answer, after checking the documented shape.
-pub fn error_code(body: &Json) -> &str {
-    let e = &body["error"];
-    assert!(e["message"].is_string(), "error without a message: {body}");
-    e["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("error without a code: {body}"))
 }
