@@ -26,6 +26,7 @@
 //! - `log_record.rs`    the WAL payload of one transaction
 //! - `snapshot_file.rs` snapshot files, retention, online backup
 //! - `recovery.rs`      snapshot + WAL replay
+//! - `recovery_progress.rs` progress reports of a long replay (share read, time left)
 //!
 //! ```
 //! use cosmictron_engine::{Engine, EngineConfig};
@@ -67,6 +68,7 @@ mod key_bytes;
 mod log_record;
 mod read;
 mod recovery;
+mod recovery_progress;
 mod schema;
 mod snapshot_file;
 mod snapshot_read;

@@ -8,7 +8,7 @@
 //!
 //! Replay applies each record with the same table mechanics the writer used, so the rebuilt
 //! state (slots, indexes, counters) is the one the original run had. Progress is logged on long
-//! recoveries.
+//! recoveries (every couple of seconds: the share of the log read, and the time left).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -21,12 +21,13 @@ use crate::database::{DbInner, RecoveryReport};
 use crate::error::{EngineError, Result};
 use crate::history::History;
 use crate::log_record::{self, LogOp};
+use crate::recovery_progress::{REPORT_EVERY, ReplayProgress};
 use crate::schema::TxId;
 use crate::snapshot_file::{self, SNAPSHOT_DIR, WAL_DIR};
 use crate::state::DbState;
 
-/// How often (in records) a long recovery logs its progress.
-const PROGRESS_EVERY: u64 = 100_000;
+/// How often (in records) a replay looks at the clock to see whether a progress report is due.
+const PROGRESS_CHECK_EVERY: u64 = 1024;
 
 pub(crate) fn wal_config(config: &EngineConfig) -> Option<WalConfig> {
     let durability = match config.durability {
@@ -154,7 +155,8 @@ fn replay(
 ) -> Result<TxId> {
     let mut last = base_tx;
     let mut failure: Option<EngineError> = None;
-    let result = wal.replay(base_tx + 1, &mut |seq, payload| {
+    let mut progress = ReplayProgress::new(Instant::now(), REPORT_EVERY);
+    let result = wal.replay_with_progress(base_tx + 1, &mut |seq, payload, position| {
         let applied = log_record::decode(seq, payload).and_then(|record| {
             for op in record.ops {
                 if matches!(op, LogOp::Insert { .. } | LogOp::Delete { .. }) {
@@ -169,12 +171,20 @@ fn replay(
             Ok(()) => {
                 last = seq;
                 report.wal_records += 1;
-                if report.wal_records.is_multiple_of(PROGRESS_EVERY) {
+                if report.wal_records.is_multiple_of(PROGRESS_CHECK_EVERY)
+                    && let Some(p) = progress.due(Instant::now(), report.wal_records, position)
+                {
                     tracing::info!(
                         database = name,
-                        records = report.wal_records,
                         tx = seq,
-                        "recovering"
+                        records = p.records,
+                        "recovering: {}% of the log ({:.1} of {:.1} MiB){}",
+                        p.percent,
+                        p.mib_read,
+                        p.mib_total,
+                        p.eta_secs
+                            .map(|s| format!(", about {s} s left"))
+                            .unwrap_or_default()
                     );
                 }
                 Ok(())

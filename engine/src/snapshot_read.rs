@@ -35,6 +35,14 @@ impl std::fmt::Debug for Snapshot {
     }
 }
 
+impl Clone for Snapshot {
+    /// Another handle on the same tx (for a reader on another thread or in module code); the
+    /// tx is already held, so this cannot be refused by the history window.
+    fn clone(&self) -> Snapshot {
+        Snapshot::open_internal(self.db.clone(), self.tx)
+    }
+}
+
 impl Drop for Snapshot {
     fn drop(&mut self) {
         self.db.history.unregister(self.tx);

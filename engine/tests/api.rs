@@ -489,12 +489,25 @@ fn an_open_snapshot_holds_its_versions_and_does_not_block_writers() {
         snap.get("kv", &[Value::U64(1)]).expect("get"),
         Some(vec![Value::U64(1), Value::I64(0)])
     );
+    // A clone holds the versions on its own once the original is gone.
+    let clone = snap.clone();
+    drop(snap);
+    for v in 100..200 {
+        db.write(|tx| tx.update("kv", vec![Value::U64(1), Value::I64(v)]))
+            .expect("update");
+    }
+    db.collect_garbage().expect("gc");
+    assert_eq!(
+        clone.get("kv", &[Value::U64(1)]).expect("get"),
+        Some(vec![Value::U64(1), Value::I64(0)])
+    );
+    drop(clone);
     assert_eq!(
         db.snapshot()
             .expect("now")
             .get("kv", &[Value::U64(1)])
             .expect("get"),
-        Some(vec![Value::U64(1), Value::I64(99)])
+        Some(vec![Value::U64(1), Value::I64(199)])
     );
 }
 

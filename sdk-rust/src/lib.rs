@@ -43,6 +43,13 @@
 //!   route, served at `/m/<module>/items/:id` (and at the root when the server exposes the
 //!   module). One transaction per request; a response of 400 or more rolls back unless it
 //!   [`keep_writes`](HttpResponse::keep_writes); `read_only` handlers run on a snapshot.
+//! - `#[view]` (or `#[view(public)]`) on `fn(ctx: &ReducerContext) -> Vec<T>` (or
+//!   `Result<Vec<T>, Error>`): a read-only function SQL reads as a table named after it
+//!   (`SELECT * FROM active_sessions WHERE …`), computed on the query's snapshot with
+//!   `ctx.sender` the caller. `T` is a `#[table]` struct or a struct with
+//!   `#[derive(ViewRow)]`. Without `public` only the module's owner can read it, as for
+//!   tables; a view reads every table (it is module code), so it filters by `ctx.sender`
+//!   itself. Writes fail with `read_only`.
 //! - [`ReducerContext`]: `sender`, `timestamp`, `connection_id`, `db`; `random_bytes`,
 //!   `log`; `schedule_at` / `schedule_in` / `schedule_repeating` / `cancel_schedule` (a
 //!   scheduled call runs later in a transaction of its own, as the module).
@@ -59,6 +66,7 @@
 //! - `table.rs`    [`Table`], [`PrimaryKey`], [`Db`], [`TableHandle`]
 //! - `context.rs`  [`ReducerContext`]
 //! - `http.rs`     [`HttpRequest`], [`HttpResponse`]: what a `#[route]` handler gets and answers
+//! - `view.rs`     [`ViewRow`], [`ViewOutput`]: what a `#[view]` returns
 //! - `registry.rs` the registry and the `__cosmictron_describe` / `__cosmictron_call` exports
 //! - `sys.rs`      the raw `cosmictron_v1` imports
 
@@ -69,24 +77,27 @@ mod http;
 mod registry;
 mod sys;
 mod table;
+mod view;
 
 pub use column::Column;
 pub use context::{ReducerContext, ScheduleId};
-pub use cosmictron_sdk_macros::{reducer, route, table};
+pub use cosmictron_sdk_macros::{ViewRow, reducer, route, table, view};
 pub use cosmictron_types::{ConnectionId, Identity, TableDef, Timestamp, Value};
 pub use error::Error;
 pub use http::{HttpRequest, HttpResponse};
 pub use registry::ABI_VERSION;
 pub use sys::LogLevel;
 pub use table::{Db, PrimaryKey, Table, TableHandle};
+pub use view::{ViewOutput, ViewRow};
 
 /// What the generated code uses; not a stable API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::registry::{
-        RawArgs, ReducerInfo, RouteInfo, bad_row, decode_args, encode_result, register_reducer,
-        register_route, register_table,
+        RawArgs, ReducerInfo, RouteInfo, ViewInfo, bad_row, decode_args, encode_result,
+        register_reducer, register_route, register_table, register_view,
     };
+    pub use crate::view::encode_view;
     pub use cosmictron_types::{ColumnDef, OnDelete};
     pub use serde;
 }

@@ -4,7 +4,8 @@
 use std::cell::RefCell;
 
 use cosmictron_types::{
-    ConnectionId, Identity, RateLimitSpec, RouteRequest, RouteSpec, TableDef, Timestamp,
+    ColumnDef, ConnectionId, Identity, RateLimitSpec, RouteRequest, RouteSpec, TableDef, Timestamp,
+    ViewSpec,
 };
 use serde::Serialize;
 
@@ -43,11 +44,22 @@ pub struct RouteInfo {
     pub handle: fn(&ReducerContext, HttpRequest) -> Result<HttpResponse, Error>,
 }
 
+/// A view as `#[view]` registers it.
+#[derive(Debug, Clone, Copy)]
+pub struct ViewInfo {
+    pub name: &'static str,
+    pub public: bool,
+    pub columns: fn() -> Vec<ColumnDef>,
+    /// Runs the view and encodes its rows.
+    pub run: fn(&ReducerContext) -> Result<Vec<u8>, Error>,
+}
+
 /// One callable entry; its position is its id in `__cosmictron_call`.
 #[derive(Debug, Clone, Copy)]
 enum Entry {
     Reducer(ReducerInfo),
     Route(RouteInfo),
+    View(ViewInfo),
 }
 
 #[derive(Default)]
@@ -98,6 +110,13 @@ pub fn register_route(info: RouteInfo) {
     });
 }
 
+pub fn register_view(info: ViewInfo) {
+    REGISTRY.with_borrow_mut(|r| {
+        install_panic_hook(r);
+        r.entries.push(Entry::View(info));
+    });
+}
+
 #[derive(Serialize)]
 struct ReducerDescription {
     name: &'static str,
@@ -109,6 +128,8 @@ struct ReducerDescription {
     returns: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     http: Option<RouteSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    view: Option<ViewSpec>,
 }
 
 impl Entry {
@@ -121,6 +142,7 @@ impl Entry {
                 lifecycle: i.lifecycle,
                 returns: i.returns,
                 http: None,
+                view: None,
             },
             Entry::Route(i) => ReducerDescription {
                 name: i.name,
@@ -139,6 +161,19 @@ impl Entry {
                             window_secs,
                             key: key.to_owned(),
                         }),
+                }),
+                view: None,
+            },
+            Entry::View(v) => ReducerDescription {
+                name: v.name,
+                args: &[],
+                arg_types: &[],
+                lifecycle: None,
+                returns: "",
+                http: None,
+                view: Some(ViewSpec {
+                    public: v.public,
+                    columns: (v.columns)(),
                 }),
             },
         }
@@ -206,9 +241,9 @@ fn read_header(header: &[u8]) -> Option<CallHeader> {
     })
 }
 
-/// Runs reducer (or route handler) number `id` (its position in the description) with the
-/// input in the host's buffer. Returns 0 (the result is the return value as JSON, or a
-/// handler's response as MessagePack: commit), 3 (a handler's response that rolls back), 1
+/// Runs reducer (or route handler, or view) number `id` (its position in the description) with
+/// the input in the host's buffer. Returns 0 (the result is the return value as JSON, a
+/// handler's response as MessagePack, or a view's rows: commit), 3 (a handler's response that rolls back), 1
 /// (the result is an [`Error`]) or 2 (bad call: unknown id or a short header; an [`Error`]).
 #[unsafe(no_mangle)]
 #[allow(unreachable_pub)] // exported to the host, not to Rust callers
@@ -235,6 +270,7 @@ pub extern "C" fn __cosmictron_call(id: u32) -> u32 {
         Entry::Route(route) => decode_args::<RouteRequest>(args)
             .and_then(|request| (route.handle)(&header.ctx, HttpRequest::new(request)))
             .and_then(encode_response),
+        Entry::View(view) => (view.run)(&header.ctx).map(|bytes| (bytes, 0)),
     };
     match outcome {
         Ok((bytes, status)) => {

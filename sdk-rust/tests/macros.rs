@@ -1,8 +1,10 @@
 //! The macros on the host target: the table definitions and row conversions `#[table]`
-//! generates, and that `#[reducer]` accepts the documented signatures.
+//! generates, that `#[reducer]` accepts the documented signatures, and the rows `#[view]`s
+//! return (`#[derive(ViewRow)]` and table structs).
 
 use cosmictron_sdk::{
-    Error, Identity, ReducerContext, Table, TableDef, Timestamp, Value, reducer, table,
+    Error, Identity, ReducerContext, Table, TableDef, Timestamp, Value, ViewRow, reducer, table,
+    view,
 };
 use cosmictron_types::ScalarType;
 
@@ -173,4 +175,56 @@ fn errors_serialize_with_code_status_and_details() {
         serde_json::json!({"code": "agent_unclaimed_limit", "message": "claim the agent first",
             "details": {"limit": 3}, "http_status": 402})
     );
+}
+
+/// A computed row for a view.
+#[derive(Debug, ViewRow)]
+pub struct Summary {
+    pub session_id: String,
+    pub messages: u64,
+    pub last: Option<Timestamp>,
+}
+
+#[view(public)]
+pub fn summaries(_ctx: &ReducerContext) -> Vec<Summary> {
+    Vec::new()
+}
+
+#[view]
+pub fn own_messages(ctx: &ReducerContext) -> Result<Vec<AgentMessage>, Error> {
+    Ok(ctx
+        .db
+        .agent_messages()
+        .iter()?
+        .filter(|m| m.owner == ctx.sender)
+        .collect())
+}
+
+#[test]
+fn view_rows_describe_their_columns_and_values() {
+    // Proves a derived view row maps fields to typed columns in order (Option → nullable),
+    // and a table struct is a view row with the table's columns.
+    let columns = Summary::view_columns();
+    let described: Vec<(&str, ScalarType, bool)> = columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.ty.scalar, c.ty.nullable))
+        .collect();
+    assert_eq!(
+        described,
+        [
+            ("session_id", ScalarType::String, false),
+            ("messages", ScalarType::U64, false),
+            ("last", ScalarType::Timestamp, true),
+        ]
+    );
+    let row = Summary {
+        session_id: "s".into(),
+        messages: 2,
+        last: None,
+    };
+    assert_eq!(
+        row.view_values(),
+        [Value::String("s".into()), Value::U64(2), Value::Null]
+    );
+    assert_eq!(AgentMessage::view_columns(), AgentMessage::columns());
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use cosmictron_engine::{Database, Engine, EngineConfig, Snapshot, TxId};
+use cosmictron_sql::{Caller, QueryResult, SqlEngine};
 use cosmictron_types::{ConnectionId, Identity, Timestamp, Value};
 use cosmictron_wasm_host::{
     Args, CallContext, CallOutcome, HostConfig, LoadedModule, LogLine, Schedule, WasmHost,
@@ -17,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::module_info::{self, ModuleInfo};
 use crate::scheduler::{Scheduler, SchedulerConfig};
 use crate::store::{ModuleMeta, ModuleStore};
+use crate::views::ModuleViews;
 
 /// Configuration of the engine, the module host and the scheduler.
 #[derive(Clone, Debug, Default)]
@@ -63,7 +65,7 @@ impl Deployed {
                 .def()
                 .reducers
                 .iter()
-                .filter(|r| r.http.is_none())
+                .filter(|r| r.http.is_none() && r.view.is_none())
                 .map(|r| r.name.clone())
                 .collect(),
         }
@@ -310,7 +312,7 @@ impl Cosmictron {
                 d.module
                     .def()
                     .reducer(reducer)
-                    .is_some_and(|(_, r)| r.lifecycle.is_none() && r.http.is_none())
+                    .is_some_and(|(_, r)| r.is_callable())
             })
             .map(|(name, _)| name.clone())
             .collect()
@@ -336,6 +338,26 @@ impl Cosmictron {
     /// A module's database (for SQL and subscriptions; no policies applied by itself).
     pub fn database(&self, module: &str) -> Result<Database> {
         Ok(self.inner.deployed(module)?.db.clone())
+    }
+
+    /// A module's views, for [`SqlEngine::query_with_views`] (see [`Cosmictron::query`]).
+    pub fn views(&self, module: &str) -> Result<ModuleViews> {
+        Ok(ModuleViews::new(self.inner.deployed(module)?))
+    }
+
+    /// Runs read-only SQL against a module's database for `caller`: its tables (under their
+    /// read policies, unless the caller bypasses them) and its views.
+    pub fn query(
+        &self,
+        sql: &SqlEngine,
+        module: &str,
+        query: &str,
+        params: &[Value],
+        caller: &Caller,
+    ) -> Result<QueryResult> {
+        let deployed = self.inner.deployed(module)?;
+        let views = ModuleViews::new(deployed.clone());
+        Ok(sql.query_with_views(&deployed.db, query, params, caller, &views)?)
     }
 
     /// A consistent snapshot of a module's database (no policies applied: for the embedder).

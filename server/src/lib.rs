@@ -21,7 +21,8 @@
 //! - `facade.rs`      [`Cosmictron`]: open, call, connect clients, read, schedules
 //! - `deploy.rs`      deploy, upgrade (schema rules), undeploy, reload at open
 //! - `module_http.rs` modules' HTTP routes: match, call, expose at the root
-//! - `module_info.rs` [`ModuleInfo`]: a module's tables, reducers and routes, described
+//! - `module_info.rs` [`ModuleInfo`]: a module's tables, reducers, routes and views, described
+//! - `views.rs`       [`ModuleViews`]: a module's views as the SQL engine's view source
 //! - `scheduler.rs`   the background thread firing scheduled reducers
 //! - `store.rs`       the module store in the data directory
 //! - `testing.rs`     [`testing::TestModule`]: module authors' `cargo test` helper
@@ -48,6 +49,7 @@ mod run;
 mod scheduler;
 mod store;
 pub mod testing;
+mod views;
 mod ws;
 
 pub use config::{ModuleFile, RateLimit, ServerConfig, SmtpConfig};
@@ -58,6 +60,9 @@ pub use deploy::DeployOptions;
 pub use error::{Error, Result};
 pub use facade::{CallResult, Cosmictron, CosmictronConfig, DeployInfo, RawCallResult};
 pub use module_http::RouteResult;
-pub use module_info::{ArgInfo, ColumnInfo, ModuleInfo, ReducerInfo, RouteInfo, TableInfo};
+pub use module_info::{
+    ArgInfo, ColumnInfo, ModuleInfo, ReducerInfo, RouteInfo, TableInfo, ViewInfo,
+};
 pub use run::{run, shutdown_signal};
 pub use scheduler::SchedulerConfig;
+pub use views::ModuleViews;

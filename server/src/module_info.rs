@@ -1,8 +1,8 @@
 //! [`ModuleInfo`]: what `GET /v1/modules/:name` shows about a deployed module — its version,
 //! owner and deploy time, its tables (columns, indexes, policies), its reducers (arguments
-//! with their types) and its HTTP routes.
+//! with their types), its HTTP routes and its views.
 
-use cosmictron_types::{Identity, IndexDef, RateLimitSpec, TableDef, Timestamp};
+use cosmictron_types::{ColumnDef, Identity, IndexDef, RateLimitSpec, TableDef, Timestamp};
 use cosmictron_wasm_host::ModuleDef;
 use serde::Serialize;
 
@@ -19,6 +19,16 @@ pub struct ModuleInfo {
     pub reducers: Vec<ReducerInfo>,
     /// The module's HTTP routes (served under `/m/{module}`).
     pub routes: Vec<RouteInfo>,
+    /// The module's views: read-only functions SQL reads as tables.
+    pub views: Vec<ViewInfo>,
+}
+
+/// One view: its name, whether every caller may read it, its columns.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ViewInfo {
+    pub name: String,
+    pub public: bool,
+    pub columns: Vec<ColumnInfo>,
 }
 
 /// One HTTP route: method, path pattern, handler, whether it only reads, its rate limit.
@@ -80,6 +90,16 @@ pub struct ArgInfo {
     pub ty: Option<String>,
 }
 
+fn column_info(c: &ColumnDef) -> ColumnInfo {
+    ColumnInfo {
+        name: c.name.clone(),
+        ty: format!("{:?}", c.ty.scalar).to_lowercase(),
+        nullable: c.ty.nullable,
+        auto_inc: c.auto_inc,
+        pii: c.pii,
+    }
+}
+
 fn table_info(t: &TableDef, def: &ModuleDef) -> TableInfo {
     TableInfo {
         name: t.name.clone(),
@@ -90,17 +110,7 @@ fn table_info(t: &TableDef, def: &ModuleDef) -> TableInfo {
             .map(|(ty, _)| ty.clone()),
         public: t.public,
         event: t.event,
-        columns: t
-            .columns
-            .iter()
-            .map(|c| ColumnInfo {
-                name: c.name.clone(),
-                ty: format!("{:?}", c.ty.scalar).to_lowercase(),
-                nullable: c.ty.nullable,
-                auto_inc: c.auto_inc,
-                pii: c.pii,
-            })
-            .collect(),
+        columns: t.columns.iter().map(column_info).collect(),
         primary_key: t.primary_key.clone(),
         indexes: t.indexes.clone(),
         read_policies: t.read_policies.clone(),
@@ -124,7 +134,7 @@ pub(crate) fn describe(
         reducers: def
             .reducers
             .iter()
-            .filter(|r| r.http.is_none())
+            .filter(|r| r.http.is_none() && r.view.is_none())
             .map(|r| ReducerInfo {
                 name: r.name.clone(),
                 args: r
@@ -148,6 +158,21 @@ pub(crate) fn describe(
                 handler: r.name.clone(),
                 read_only: spec.read_only,
                 rate_limit: spec.rate_limit.clone(),
+            })
+            .collect(),
+        views: def
+            .views()
+            .map(|(r, spec)| ViewInfo {
+                name: r.name.clone(),
+                public: spec.public,
+                columns: spec
+                    .columns
+                    .iter()
+                    .map(|c| ColumnInfo {
+                        auto_inc: false,
+                        ..column_info(c)
+                    })
+                    .collect(),
             })
             .collect(),
     }

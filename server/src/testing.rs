@@ -1,6 +1,7 @@
 //! [`TestModule`]: test a module with plain `cargo test` in its own crate — build it for
 //! wasm32, run it in an in-process engine (no server), call reducers as chosen identities,
-//! move a virtual clock to fire scheduled reducers, and read tables.
+//! move a virtual clock to fire scheduled reducers, read tables and query them (and the
+//! module's views) with SQL.
 //!
 //! In the module crate's `Cargo.toml`: `[dev-dependencies] cosmictron = { ... }`, then in
 //! `tests/`:
@@ -21,9 +22,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use cosmictron_sql::{Caller, QueryResult, SqlConfig, SqlEngine};
 use cosmictron_types::{ConnectionId, Identity, Timestamp, Value};
 
 use crate::error::{Error, Result};
@@ -40,6 +43,8 @@ pub const TEST_MODULE: &str = "test_module";
 #[derive(Debug)]
 pub struct TestModule {
     db: Cosmictron,
+    /// The SQL engine of [`TestModule::sql`], made on first use.
+    sql: OnceLock<SqlEngine>,
     clock: Timestamp,
     /// Declared after `db`: fields drop in order, so the directory goes after the engine.
     _dir: RemoveOnDrop,
@@ -143,6 +148,7 @@ impl TestModule {
         db.deploy(TEST_MODULE, wasm, TEST_OWNER)?;
         Ok(TestModule {
             db,
+            sql: OnceLock::new(),
             clock: now(),
             _dir: guard,
         })
@@ -192,6 +198,28 @@ impl TestModule {
     /// Every current row of `table`.
     pub fn rows(&self, table: &str) -> Result<Vec<Vec<Value>>> {
         self.cosmictron().rows(TEST_MODULE, table)
+    }
+
+    /// Runs read-only SQL as `caller` (`Some(identity)`: a client under the read policies;
+    /// `None`: the module's owner, who bypasses them): tables and views.
+    pub fn sql(
+        &self,
+        query: &str,
+        params: &[Value],
+        caller: Option<Identity>,
+    ) -> Result<QueryResult> {
+        let who = match caller {
+            Some(identity) => Caller::user(identity),
+            None => Caller {
+                identity: Some(TEST_OWNER),
+                bypass_rls: true,
+            },
+        };
+        let sql = self
+            .sql
+            .get_or_init(|| SqlEngine::new(SqlConfig::default()));
+        self.cosmictron()
+            .query(sql, TEST_MODULE, query, params, &who)
     }
 
     /// The virtual clock (starts at the real time when the module is deployed).

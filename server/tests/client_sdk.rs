@@ -19,11 +19,23 @@ async fn sign_up_deploy_call_query_and_subscribe() {
         .await
         .expect("sign up");
     assert_eq!(session.identity.len(), 64);
+    // The upload reports its progress chunk by chunk, ending at the module's size.
+    let wasm = common::module_bytes("notes");
+    let size = wasm.len() as u64;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
     let deployed = ann
-        .deploy("notes", common::module_bytes("notes"))
+        .deploy_with_progress("notes", wasm, move |sent, total| {
+            record.lock().expect("progress").push((sent, total));
+        })
         .await
         .expect("deploy");
     assert_eq!(deployed["name"], "notes");
+    let seen = seen.lock().expect("progress").clone();
+    let chunks = size.div_ceil(cosmictron_client::UPLOAD_CHUNK_BYTES as u64) as usize;
+    assert_eq!(seen.len(), chunks, "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0].0 < w[1].0));
+    assert_eq!(seen.last(), Some(&(size, size)));
     assert_eq!(ann.modules().await.expect("modules")[0].name, "notes");
 
     let id: u64 = ann

@@ -363,6 +363,67 @@ async fn row_level_security_hides_other_identities_rows() {
 }
 
 #[tokio::test]
+async fn views_are_queried_and_described_over_http() {
+    // Proves a module's views answer `POST /v1/sql` (routed to the module by the view's name),
+    // a private view is a missing table to anyone but the owner, and `GET /v1/modules/:name`
+    // lists the views with their columns.
+    let s = TestServer::start().await;
+    let (owner, _) = s.sign_up("owner@example.com").await;
+    let (ann, ann_id) = s.sign_up("ann@example.com").await;
+    let (bob, bob_id) = s.sign_up("bob@example.com").await;
+    s.deploy(&owner, "notes", common::module_bytes("notes"))
+        .await;
+    for (token, text) in [(&ann, "a1"), (&bob, "b1"), (&ann, "a2")] {
+        s.post("/v1/reducers/add_note", Some(token), json!({"text": text}))
+            .await;
+    }
+    let (status, counts) = s
+        .post(
+            "/v1/sql",
+            Some(&bob),
+            json!({"query": "SELECT owner, notes FROM note_counts ORDER BY notes DESC"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{counts}");
+    assert_eq!(counts["columns"], json!(["owner", "notes"]));
+    assert_eq!(counts["column_types"], json!(["identity", "u64"]));
+    assert_eq!(counts["rows"], json!([[ann_id, 2], [bob_id, 1]]));
+    let (status, hidden) = s
+        .post(
+            "/v1/sql",
+            Some(&bob),
+            json!({"query": "SELECT * FROM all_notes"}),
+        )
+        .await;
+    assert_eq!((status, error_code(&hidden)), (404, "no_such_table"));
+    let (status, all) = s
+        .post(
+            "/v1/sql",
+            Some(&owner),
+            json!({"query": "SELECT text FROM all_notes ORDER BY text"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all["rows"], json!([["a1"], ["a2"], ["b1"]]));
+    let (_, info) = s.get("/v1/modules/notes", Some(&owner)).await;
+    let views = info["views"].as_array().expect("views");
+    let names: Vec<(&str, bool)> = views
+        .iter()
+        .map(|v| (v["name"].as_str().unwrap_or(""), v["public"] == true))
+        .collect();
+    assert_eq!(names, [("all_notes", false), ("note_counts", true)]);
+    assert_eq!(views[1]["columns"][1]["name"], "notes");
+    assert_eq!(views[1]["columns"][1]["type"], "u64");
+    let reducers: Vec<&str> = info["reducers"]
+        .as_array()
+        .expect("reducers")
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert_eq!(reducers, ["add_note"], "views are not reducers");
+}
+
+#[tokio::test]
 async fn oversized_bodies_and_rate_limits_are_answered_in_shape() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut c = support::config(dir.path());

@@ -1,6 +1,7 @@
 //! End-to-end through the embedding facade with the `features` test module: write policies,
 //! lifecycle reducers and connection ids, scheduled reducers (also across a restart), secure
-//! random bytes, MessagePack arguments, foreign keys, multi-column indexes and range lookups.
+//! random bytes, MessagePack arguments, foreign keys, multi-column indexes and range lookups,
+//! and views read through SQL.
 
 #[path = "../../wasm-host/tests/common/mod.rs"]
 mod common;
@@ -8,6 +9,7 @@ mod common;
 use std::time::Duration;
 
 use cosmictron::{Args, CallContext, ConnectionId, Cosmictron, CosmictronConfig, SchedulerConfig};
+use cosmictron_sql::{Caller, QueryResult, SqlConfig, SqlEngine};
 use cosmictron_types::{Identity, Timestamp, Value};
 use cosmictron_wasm_host::module_identity;
 use serde_json::json;
@@ -481,4 +483,193 @@ fn module_info_describes_tables_and_reducers() {
     assert_eq!(connect.lifecycle.as_deref(), Some("client_connected"));
     let json = serde_json::to_value(&info).expect("serializes");
     assert_eq!(json["tables"][0]["columns"][0]["type"], json!("u64"));
+}
+
+/// Runs `query` on the `app` module as `caller` (tables and views).
+fn sql(db: &Cosmictron, query: &str, caller: &Caller) -> cosmictron::Result<QueryResult> {
+    static ENGINE: std::sync::OnceLock<SqlEngine> = std::sync::OnceLock::new();
+    let engine = ENGINE.get_or_init(|| SqlEngine::new(SqlConfig::default()));
+    db.query(engine, "app", query, &[], caller)
+}
+
+fn owner() -> Caller {
+    Caller {
+        identity: Some(OWNER),
+        bypass_rls: true,
+    }
+}
+
+fn add_project_with_tasks(db: &Cosmictron) -> u64 {
+    for (id, name) in [(1, "alpha"), (2, "beta")] {
+        db.call(
+            "app",
+            "add_project",
+            &json!({"id": id, "name": name}),
+            OWNER,
+        )
+        .expect("project");
+    }
+    let before_tasks = db.database("app").expect("db").latest_tx();
+    for (project, state, priority) in [
+        (1, "open", 5),
+        (1, "done", 9),
+        (1, "open", 7),
+        (2, "done", 1),
+    ] {
+        db.call(
+            "app",
+            "add_task",
+            &json!({"project": project, "state": state, "priority": priority}),
+            OWNER,
+        )
+        .expect("task");
+    }
+    before_tasks
+}
+
+#[test]
+fn views_are_read_by_sql_like_tables() {
+    // Proves a `#[view]` is a table-valued name in SQL: its rows are computed by the module
+    // from two tables, and WHERE, aggregates, joins, ORDER BY, EXPLAIN and AS OF TX all work
+    // on it, with typed columns.
+    let (_dir, db) = deployed();
+    let before_tasks = add_project_with_tasks(&db);
+    let alice = Caller::user(ALICE);
+    let r = sql(
+        &db,
+        "SELECT project, name, open_tasks, top_priority FROM project_load ORDER BY project",
+        &alice,
+    )
+    .expect("view");
+    assert_eq!(
+        r.rows,
+        [
+            vec![
+                Value::U64(1),
+                Value::String("alpha".into()),
+                Value::U64(2),
+                Value::I64(7)
+            ],
+            vec![
+                Value::U64(2),
+                Value::String("beta".into()),
+                Value::U64(0),
+                Value::Null
+            ],
+        ]
+    );
+    let types: Vec<Option<&str>> = r.columns.iter().map(|c| c.ty.map(|t| t.name())).collect();
+    assert_eq!(
+        types,
+        [Some("u64"), Some("string"), Some("u64"), Some("i64")]
+    );
+    let idle = sql(
+        &db,
+        "SELECT COUNT(*) FROM project_load WHERE open_tasks = 0",
+        &alice,
+    )
+    .expect("count");
+    assert_eq!(idle.rows, [vec![Value::I64(1)]]);
+    let joined = sql(
+        &db,
+        "SELECT l.name, t.priority FROM project_load AS l JOIN tasks t ON t.project = l.project \
+         WHERE t.state = 'open' ORDER BY t.priority DESC",
+        &owner(),
+    )
+    .expect("join");
+    assert_eq!(
+        joined.rows,
+        [
+            vec![Value::String("alpha".into()), Value::I64(7)],
+            vec![Value::String("alpha".into()), Value::I64(5)],
+        ]
+    );
+    let plan = sql(&db, "EXPLAIN SELECT * FROM project_load", &alice).expect("explain");
+    assert!(
+        format!("{:?}", plan.rows).contains("view project_load"),
+        "{:?}",
+        plan.rows
+    );
+    // On the snapshot of the query: before the tasks, no project had open work.
+    let past = sql(
+        &db,
+        &format!("SELECT SUM(open_tasks) FROM project_load AS OF TX {before_tasks}"),
+        &alice,
+    )
+    .expect("as of");
+    assert_eq!(past.rows, [vec![Value::I64(0)]]);
+    assert_eq!(past.tx_id, before_tasks);
+}
+
+#[test]
+fn views_see_the_caller_and_private_views_only_the_owner() {
+    // Proves a view runs with `ctx.sender` = the caller (anonymous callers are nobody), and a
+    // private view answers a non-owner exactly as a missing table does, while the owner reads it.
+    let (_dir, db) = deployed();
+    for (who, text) in [(ALICE, "a1"), (ALICE, "a2"), (BOB, "b1")] {
+        db.call("app", "add_note", &json!({"owner": who, "text": text}), who)
+            .expect("note");
+    }
+    let texts = |caller: &Caller| -> Vec<Value> {
+        sql(&db, "SELECT text FROM my_notes ORDER BY text", caller)
+            .expect("my_notes")
+            .rows
+            .into_iter()
+            .flatten()
+            .collect()
+    };
+    assert_eq!(
+        texts(&Caller::user(ALICE)),
+        [Value::String("a1".into()), Value::String("a2".into())]
+    );
+    assert_eq!(texts(&Caller::user(BOB)), [Value::String("b1".into())]);
+    assert_eq!(texts(&Caller::anonymous()), Vec::<Value>::new());
+
+    db.client_connected("app", ALICE, ConnectionId::new(7).expect("non-zero"))
+        .expect("connect");
+    let hidden =
+        sql(&db, "SELECT * FROM open_connections", &Caller::user(ALICE)).expect_err("private");
+    let missing =
+        sql(&db, "SELECT * FROM no_connections", &Caller::user(ALICE)).expect_err("missing");
+    assert_eq!(
+        (hidden.code(), hidden.http_status()),
+        ("no_such_table", 404)
+    );
+    assert_eq!(
+        hidden.to_string(),
+        missing
+            .to_string()
+            .replace("no_connections", "open_connections")
+    );
+    let seen = sql(&db, "SELECT connection FROM open_connections", &owner()).expect("owner");
+    assert_eq!(seen.rows, [vec![Value::U64(7)]]);
+}
+
+#[test]
+fn failing_views_keep_their_error_and_never_write() {
+    // Proves a view's own error reaches the caller with its code and status, a view cannot
+    // write (`read_only`, nothing committed), a view that never ends is stopped by the call's
+    // time limit, and the module answers the next query after each.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = config(None);
+    cfg.host.reducer_timeout = Duration::from_millis(300);
+    let db = Cosmictron::open(dir.path(), cfg).expect("open");
+    db.deploy("app", &common::module_bytes("features"), OWNER)
+        .expect("deploy");
+    let alice = Caller::user(ALICE);
+    let refused = sql(&db, "SELECT * FROM refusing_view", &alice).expect_err("refused");
+    assert_eq!(
+        (refused.code(), refused.http_status()),
+        ("view_refused", 409)
+    );
+    assert!(refused.to_string().contains("not today"), "{refused}");
+    let tx = db.database("app").expect("db").latest_tx();
+    let wrote = sql(&db, "SELECT * FROM writing_view", &alice).expect_err("read only");
+    assert_eq!(wrote.code(), "read_only");
+    assert_eq!(db.database("app").expect("db").latest_tx(), tx);
+    assert!(note_texts(&db).is_empty());
+    let endless = sql(&db, "SELECT * FROM endless_view", &alice).expect_err("timeout");
+    assert_eq!(endless.code(), "reducer_timeout");
+    let fine = sql(&db, "SELECT COUNT(*) FROM project_load", &alice).expect("next query");
+    assert_eq!(fine.rows, [vec![Value::I64(0)]]);
 }

@@ -211,6 +211,21 @@ async fn calls_and_queries_answer_by_id_and_errors_keep_the_id() {
     )
     .await;
     assert_eq!(recv(&mut ws).await["error"]["code"], "no_such_table");
+    // A view answers queries but cannot be subscribed to: module code computes it.
+    send(
+        &mut ws,
+        json!({"type": "subscribe", "id": 13, "query": "SELECT * FROM note_counts"}),
+    )
+    .await;
+    let refused = recv(&mut ws).await;
+    assert_eq!(refused["error"]["code"], "unsupported_subscription");
+    assert_eq!(refused["id"], 13);
+    send(
+        &mut ws,
+        json!({"type": "query", "id": 14, "query": "SELECT notes FROM note_counts"}),
+    )
+    .await;
+    assert_eq!(recv(&mut ws).await["rows"], json!([[1]]));
     ws.send(Message::Text("{\"type\": \"launch\", \"id\": 12}".into()))
         .await
         .expect("send");

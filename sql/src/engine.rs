@@ -16,6 +16,7 @@ use crate::parse::{AsOf, parse};
 use crate::plan::{Catalog, QueryPlan, bind_statement, explain};
 use crate::result::{QueryResult, ResultColumn};
 use crate::rls::{self, Policy};
+use crate::views::{NoViews, ViewDef, ViewSource};
 
 /// A statement parsed and planned once, reused while the schemas it read are unchanged.
 #[derive(Debug)]
@@ -71,6 +72,7 @@ struct SnapshotCatalog<'a> {
     db_name: &'a str,
     snapshot: &'a Snapshot,
     caller: &'a Caller,
+    views: &'a dyn ViewSource,
 }
 
 impl Catalog for SnapshotCatalog<'_> {
@@ -104,6 +106,15 @@ impl Catalog for SnapshotCatalog<'_> {
 
     fn policy(&self, schema: &Arc<TableSchema>) -> Result<Option<Arc<Policy>>> {
         self.engine.policy(schema)
+    }
+
+    fn view(&self, parts: &[String]) -> Option<Arc<ViewDef>> {
+        let name = match parts {
+            [view] => view,
+            [db, view] if db.eq_ignore_ascii_case(self.db_name) => view,
+            _ => return None,
+        };
+        self.views.view(name, self.caller)
     }
 }
 
@@ -151,14 +162,27 @@ impl SqlEngine {
         params: &[Value],
         caller: &Caller,
     ) -> Result<QueryResult> {
+        self.query_with_views(db, sql, params, caller, &NoViews)
+    }
+
+    /// [`SqlEngine::query`] where FROM may also name the views of `views` (tables whose rows
+    /// it computes for each query, on the query's snapshot, for `caller`).
+    pub fn query_with_views(
+        &self,
+        db: &Database,
+        sql: &str,
+        params: &[Value],
+        caller: &Caller,
+        views: &dyn ViewSource,
+    ) -> Result<QueryResult> {
         let cached = self.cached(db.name(), caller.bypass_rls, sql);
         let (prepared, snapshot) = match cached {
             Some(p) => {
                 let snapshot = open_snapshot(db, p.as_of, params)?;
-                if still_valid(&p.plan, &snapshot) {
+                if still_valid(&p.plan, &snapshot, views, caller) {
                     (p, snapshot)
                 } else {
-                    let p = self.prepare(db, sql, caller, &snapshot)?;
+                    let p = self.prepare(db, sql, caller, &snapshot, views)?;
                     self.remember(db.name(), caller.bypass_rls, sql, p.clone());
                     (p, snapshot)
                 }
@@ -171,6 +195,7 @@ impl SqlEngine {
                     db_name: db.name(),
                     snapshot: &snapshot,
                     caller,
+                    views,
                 };
                 let plan = bind_statement(&parsed.query, &catalog, &self.config)?;
                 let p = Arc::new(Prepared {
@@ -182,7 +207,7 @@ impl SqlEngine {
                 (p, snapshot)
             }
         };
-        self.run(&prepared, &snapshot, params, caller)
+        self.run(&prepared, &snapshot, params, caller, views)
     }
 
     /// Parses and plans `sql` against `snapshot` for `caller`, bypassing the statement cache
@@ -200,6 +225,7 @@ impl SqlEngine {
             db_name: db.name(),
             snapshot,
             caller,
+            views: &NoViews,
         };
         let plan = bind_statement(&parsed.query, &catalog, &self.config)?;
         Ok((parsed, plan))
@@ -212,6 +238,7 @@ impl SqlEngine {
         sql: &str,
         caller: &Caller,
         snapshot: &Snapshot,
+        views: &dyn ViewSource,
     ) -> Result<Arc<Prepared>> {
         let parsed = parse(sql, &self.config)?;
         let catalog = SnapshotCatalog {
@@ -219,6 +246,7 @@ impl SqlEngine {
             db_name: db.name(),
             snapshot,
             caller,
+            views,
         };
         let plan = bind_statement(&parsed.query, &catalog, &self.config)?;
         Ok(Arc::new(Prepared {
@@ -270,6 +298,7 @@ impl SqlEngine {
         snapshot: &Snapshot,
         params: &[Value],
         caller: &Caller,
+        views: &dyn ViewSource,
     ) -> Result<QueryResult> {
         let tx_id = snapshot.tx_id();
         if prepared.explain {
@@ -292,6 +321,7 @@ impl SqlEngine {
             caller,
             &prepared.plan.subqueries,
             &self.config,
+            views,
         );
         // One row past the limit is enough to know it is exceeded (and stops a plain scan).
         let rows = execute_at_most(
@@ -313,13 +343,22 @@ impl SqlEngine {
     }
 }
 
-/// True when every table the plan read still has the schema it was planned against.
-fn still_valid(plan: &QueryPlan, snapshot: &Snapshot) -> bool {
+/// True when every table the plan read still has the schema it was planned against, and
+/// every view it read still has the same definition (a module upgrade may change it).
+fn still_valid(
+    plan: &QueryPlan,
+    snapshot: &Snapshot,
+    views: &dyn ViewSource,
+    caller: &Caller,
+) -> bool {
     plan.tables.iter().all(|t| {
         snapshot
             .table_schema(t.name())
             .is_ok_and(|now| Arc::ptr_eq(&now, t))
-    })
+    }) && plan
+        .views
+        .iter()
+        .all(|v| views.view(&v.name, caller).is_some_and(|now| *now == **v))
 }
 
 fn open_snapshot(db: &Database, as_of: Option<AsOf>, params: &[Value]) -> Result<Snapshot> {

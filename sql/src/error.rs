@@ -6,6 +6,8 @@
 //!   query cannot be maintained incrementally, or the connection already uses that id.
 //! - *A limit was hit* (`LimitExceeded`): the query is valid but too big or too slow for the
 //!   configured limits.
+//! - *A view failed* (`View`): the module code computing it answered an error (its own code,
+//!   a trap, a time-out), kept in [`ViewError`].
 //! - *The engine refused* (`Engine`: history not available, schema changed, storage failure):
 //!   see [`EngineError`].
 //!
@@ -13,6 +15,8 @@
 //! expressions name the operation and the types involved, not the values.
 
 use cosmictron_engine::EngineError;
+
+use crate::views::ViewError;
 
 pub type Result<T, E = SqlError> = std::result::Result<T, E>;
 
@@ -44,6 +48,9 @@ pub enum SqlError {
     UnsupportedSubscription(String),
     #[error("a subscription with id {0} already exists on this connection")]
     DuplicateSubscriptionId(u64),
+    /// A view could not be computed; its source's code, message and status are kept.
+    #[error("view `{view}`: {}", error.message)]
+    View { view: String, error: ViewError },
     #[error(transparent)]
     Engine(EngineError),
 }
@@ -74,6 +81,7 @@ impl SqlError {
             SqlError::Policy { .. } => "invalid_policy",
             SqlError::UnsupportedSubscription(_) => "unsupported_subscription",
             SqlError::DuplicateSubscriptionId(_) => "duplicate_subscription_id",
+            SqlError::View { .. } => "view_failed",
             SqlError::Engine(e) => e.code(),
         }
     }
@@ -82,7 +90,10 @@ impl SqlError {
     pub fn is_invalid_query(&self) -> bool {
         !matches!(
             self,
-            SqlError::LimitExceeded(_) | SqlError::Engine(_) | SqlError::Policy { .. }
+            SqlError::LimitExceeded(_)
+                | SqlError::Engine(_)
+                | SqlError::Policy { .. }
+                | SqlError::View { .. }
         )
     }
 

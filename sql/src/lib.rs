@@ -29,6 +29,7 @@
 //! - `exec/`       operators: scans, hash joins, aggregation, sort, set operations
 //! - `rls.rs`      read policies compiled per table
 //! - `tables.rs`   [`referenced_tables`]: the tables a query reads, for routing
+//! - `views.rs`    [`ViewSource`]: views, tables whose rows the embedder computes per query
 //! - `write_policy.rs` [`WritePolicy`]: write policies checked on rows reducers write
 //! - `config.rs`   [`SqlConfig`] limits and the [`Caller`]
 //! - `result.rs`   [`QueryResult`] and its JSON form
@@ -68,6 +69,7 @@ mod result;
 mod rls;
 mod subscribe;
 mod tables;
+mod views;
 mod write_policy;
 
 pub use config::{Caller, SqlConfig};
@@ -80,4 +82,5 @@ pub use subscribe::{
     SubscriptionUpdate, Subscriptions, TxUpdate,
 };
 pub use tables::referenced_tables;
+pub use views::{NoViews, ViewDef, ViewError, ViewSource};
 pub use write_policy::WritePolicy;

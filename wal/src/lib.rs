@@ -91,7 +91,7 @@ mod writer;
 
 pub use config::{Durability, WalConfig};
 pub use error::{Result, WalError};
-pub use log::Wal;
+pub use log::{ReplayPosition, ReplayVisitor, Wal};
 pub use stats::WalStats;
 pub use storage::faulty::FaultyStorage;
 pub use storage::file::FileStorage;

@@ -11,11 +11,18 @@ use crate::error::WalError;
 use crate::flusher::Flusher;
 use crate::gather::Gatherer;
 use crate::group_commit::GroupCommit;
-use crate::segment::{MAX_PAYLOAD_LEN, for_each_record, record_crc};
+use crate::segment::{MAX_PAYLOAD_LEN, RECORD_HEADER_LEN, for_each_record, record_crc};
 use crate::stats::{Counters, WalStats};
 use crate::storage::Storage;
 use crate::writer::{SegmentInfo, SegmentWriter};
 use crate::{Durability, Result, WalConfig, recovery};
+
+/// How far a replay has read: `(bytes read so far, bytes in all)` of the segments it reads.
+pub type ReplayPosition = (u64, u64);
+
+/// What [`Wal::replay_with_progress`] calls with each record: its seq, its payload and the
+/// replay's position.
+pub type ReplayVisitor<'a> = dyn FnMut(u64, &[u8], ReplayPosition) -> Result<()> + 'a;
 
 /// A segmented append-only log of opaque records with contiguous sequence numbers.
 ///
@@ -144,6 +151,12 @@ impl Wal {
     /// `f` may call other `Wal` methods. A concurrent `remove_before` covering
     /// `from` may make this fail with an `Io` error.
     pub fn replay(&self, from: u64, f: &mut dyn FnMut(u64, &[u8]) -> Result<()>) -> Result<()> {
+        self.replay_with_progress(from, &mut |seq, payload, _| f(seq, payload))
+    }
+
+    /// [`replay`](Self::replay), telling `f` with each record how far the replay has read
+    /// (for progress reports on long recoveries).
+    pub fn replay_with_progress(&self, from: u64, f: &mut ReplayVisitor<'_>) -> Result<()> {
         // Snapshot under the lock, read without it: segments are append-only, so
         // the first `len` bytes of each are stable while committers keep writing.
         let segments: Vec<SegmentInfo> = {
@@ -151,6 +164,8 @@ impl Wal {
             let range = SegmentWriter::segments_from(writer.segments(), from);
             writer.segments()[range].to_vec()
         };
+        let total: u64 = segments.iter().map(|s| s.len).sum();
+        let mut before = 0u64;
         for info in &segments {
             let bytes = self.shared.storage.read(&info.name)?;
             let len = usize::try_from(info.len).unwrap_or(usize::MAX);
@@ -164,10 +179,16 @@ impl Wal {
                     ),
                 ));
             }
-            let mut visit = |_offset: usize, seq: u64, payload: &[u8]| {
-                if seq >= from { f(seq, payload) } else { Ok(()) }
+            let mut visit = |offset: usize, seq: u64, payload: &[u8]| {
+                if seq >= from {
+                    let read = before + (offset + RECORD_HEADER_LEN + payload.len()) as u64;
+                    f(seq, payload, (read, total))
+                } else {
+                    Ok(())
+                }
             };
             for_each_record(&bytes[..len], info.first_seq, &mut visit, &info.name)?;
+            before += info.len;
         }
         Ok(())
     }

@@ -179,6 +179,22 @@ fn replay_from(b: &dyn Backend) {
         Err(WalError::SequenceOutOfOrder { got: 5, .. })
     ));
     assert_eq!(seen, 5);
+    // Progress grows with every record, over several segments, and ends at the total.
+    let mut positions = Vec::new();
+    wal.replay_with_progress(1, &mut |_, _, position| {
+        positions.push(position);
+        Ok(())
+    })
+    .expect("replay");
+    assert_eq!(positions.len(), 100);
+    let total = positions[0].1;
+    assert!(wal.stats().segments > 1 && total > 0);
+    assert!(
+        positions
+            .windows(2)
+            .all(|w| w[0].0 < w[1].0 && w[1].1 == total)
+    );
+    assert_eq!(positions.last().map(|p| p.0), Some(total));
 }
 
 // Proves an online backup copy opens as a log holding every record >= from.

@@ -201,7 +201,7 @@ impl LoadedModule {
         ctx: CallContext,
     ) -> Result<CallOutcome> {
         match self.def().reducer(reducer) {
-            Some((_, def)) if def.lifecycle.is_none() && def.http.is_none() => {}
+            Some((_, def)) if def.is_callable() => {}
             _ => return Err(HostError::NoSuchReducer(reducer.to_owned())),
         }
         self.call_in_own_tx(db, reducer, args, Authority::Client(ctx))

@@ -1,6 +1,6 @@
 //! [`CallTx`]: what a guest call's data calls run on — the database's write transaction (a
-//! reducer, a writing HTTP handler) or a read-only snapshot (a read-only HTTP handler, which
-//! never takes the writer).
+//! reducer, a writing HTTP handler) or a read-only snapshot (a read-only HTTP handler or a
+//! view, which never take the writer).
 
 use std::ops::Bound;
 use std::sync::Arc;
@@ -25,8 +25,8 @@ impl CallTx {
             CallTx::Write(tx) => Ok(tx),
             CallTx::Read(_) => Err(ModuleError {
                 code: "read_only".into(),
-                message: "this handler is read-only: it runs on a snapshot and cannot write or \
-                          schedule"
+                message: "this call is read-only (a view or a read-only handler): it runs on a \
+                          snapshot and cannot write or schedule"
                     .into(),
                 details: None,
                 http_status: 500,

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use cosmictron_types::{PathPattern, ROUTE_METHODS, RouteSpec, TableDef, is_identifier};
+use cosmictron_types::{PathPattern, ROUTE_METHODS, RouteSpec, TableDef, ViewSpec, is_identifier};
 use serde::{Deserialize, Serialize};
 
 use crate::schedule::RESERVED_PREFIX;
@@ -26,8 +26,9 @@ pub struct ModuleDef {
 }
 
 /// One reducer: its name, its argument names (in order) and their Rust types as written, its
-/// lifecycle role if any, and — for an HTTP handler — its route.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// lifecycle role if any, and — for an HTTP handler — its route, or — for a view — its
+/// columns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReducerDef {
     pub name: String,
     pub args: Vec<String>,
@@ -44,6 +45,17 @@ pub struct ReducerDef {
     /// Set for an HTTP route handler: called with a request, never as a reducer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<RouteSpec>,
+    /// Set for a view: called by SQL queries that read it, never as a reducer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view: Option<ViewSpec>,
+}
+
+impl ReducerDef {
+    /// Whether callers (and schedules) may call it: not a lifecycle reducer, an HTTP handler or
+    /// a view.
+    pub fn is_callable(&self) -> bool {
+        self.lifecycle.is_none() && self.http.is_none() && self.view.is_none()
+    }
 }
 
 impl ModuleDef {
@@ -66,11 +78,16 @@ impl ModuleDef {
     }
 
     /// Reducers callers (and schedules) may call: those without a lifecycle role that are not
-    /// HTTP handlers.
+    /// HTTP handlers or views.
     pub fn callable_reducers(&self) -> impl Iterator<Item = &ReducerDef> {
+        self.reducers.iter().filter(|r| r.is_callable())
+    }
+
+    /// The views with their columns.
+    pub fn views(&self) -> impl Iterator<Item = (&ReducerDef, &ViewSpec)> {
         self.reducers
             .iter()
-            .filter(|r| r.lifecycle.is_none() && r.http.is_none())
+            .filter_map(|r| r.view.as_ref().map(|v| (r, v)))
     }
 
     /// The HTTP handlers with their routes.
@@ -138,8 +155,33 @@ impl ModuleDef {
             }
         }
         problems.extend(route_problems(self));
+        problems.extend(view_problems(self));
         problems
     }
+}
+
+/// Every problem with the module's views: their columns, a name a table already has (SQL
+/// could not tell them apart), arguments, and a view that is also something else.
+fn view_problems(def: &ModuleDef) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (r, view) in def.views() {
+        let name = &r.name;
+        for p in view.problems() {
+            problems.push(format!("view `{name}`: {p}"));
+        }
+        if def.tables.iter().any(|t| t.name.eq_ignore_ascii_case(name)) {
+            problems.push(format!("view `{name}` has the name of a table"));
+        }
+        if !r.args.is_empty() {
+            problems.push(format!("view `{name}` cannot take arguments"));
+        }
+        if r.lifecycle.is_some() || r.http.is_some() {
+            problems.push(format!(
+                "view `{name}` cannot also be a lifecycle reducer or a route handler"
+            ));
+        }
+    }
+    problems
 }
 
 /// Every problem with the module's routes: methods, patterns, rate limits, handlers that are
@@ -201,6 +243,7 @@ mod tests {
             lifecycle: lifecycle.map(str::to_owned),
             returns: String::new(),
             http: None,
+            view: None,
         }
     }
 
@@ -306,5 +349,61 @@ mod tests {
         assert_eq!(problems.len(), 6, "{problems:#?}");
         let callable: Vec<&str> = def.callable_reducers().map(|r| r.name.as_str()).collect();
         assert_eq!(callable, ["plain"]);
+    }
+
+    #[test]
+    fn every_view_problem_is_reported() {
+        // Proves bad view columns, a view named like a table, views with arguments or another
+        // role are each refused, and that views are not callable reducers.
+        let column = |name: &str| {
+            cosmictron_types::ColumnDef::new(
+                name,
+                cosmictron_types::ColumnType::new(ScalarType::U64),
+            )
+        };
+        let view = |name: &str, columns: Vec<cosmictron_types::ColumnDef>| {
+            let mut r = reducer(name, &[], None);
+            r.view = Some(ViewSpec {
+                public: true,
+                columns,
+            });
+            r
+        };
+        let mut with_args = view("with_args", vec![column("a")]);
+        with_args.args = vec!["x".into()];
+        let mut lifecycle = view("on_init", vec![column("a")]);
+        lifecycle.lifecycle = Some("init".into());
+        let def = ModuleDef {
+            abi_version: ABI_VERSION,
+            tables: vec![TableDef::new("items").column("id", ScalarType::U64)],
+            row_types: Default::default(),
+            reducers: vec![
+                view("fine", vec![column("a"), column("b")]),
+                view("empty", Vec::new()),
+                view("twice", vec![column("a"), column("a")]),
+                view("Items", vec![column("a")]),
+                with_args,
+                lifecycle,
+                reducer("plain", &[], None),
+            ],
+        };
+        let problems = def.problems();
+        for expected in [
+            "view `empty`: a view needs at least one column",
+            "view `twice`: column `a` is declared twice",
+            "view `Items` has the name of a table",
+            "view `with_args` cannot take arguments",
+            "view `on_init` cannot also be a lifecycle reducer or a route handler",
+        ] {
+            assert!(
+                problems.iter().any(|p| p == expected),
+                "missing {expected:?}: {problems:#?}"
+            );
+        }
+        assert_eq!(problems.len(), 5, "{problems:#?}");
+        let callable: Vec<&str> = def.callable_reducers().map(|r| r.name.as_str()).collect();
+        assert_eq!(callable, ["plain"]);
+        let views: Vec<&str> = def.views().map(|(r, _)| r.name.as_str()).collect();
+        assert_eq!(views.len(), 6);
     }
 }

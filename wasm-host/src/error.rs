@@ -8,7 +8,7 @@ pub type Result<T, E = HostError> = std::result::Result<T, E>;
 ///
 /// - *The module is unusable* (`InvalidModule`, `Compile`): fix the module and deploy again.
 /// - *The call failed, nothing was committed* (`Reducer`, `Trap`, `Timeout`, `MemoryLimit`,
-///   `AbiViolation`, `NoSuchReducer`, `InvalidArguments`, `Engine`): the host keeps serving;
+///   `AbiViolation`, `NoSuchReducer`, `NoSuchView`, `InvalidArguments`, `Engine`): the host keeps serving;
 ///   the next call gets a fresh instance if this one trapped.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -20,6 +20,8 @@ pub enum HostError {
     Compile(String),
     #[error("module has no reducer `{0}`")]
     NoSuchReducer(String),
+    #[error("module has no view `{0}`")]
+    NoSuchView(String),
     #[error("invalid arguments: {0}")]
     InvalidArguments(String),
     /// The reducer returned an error of its own (structured; it chose the code).
@@ -49,6 +51,7 @@ impl HostError {
             HostError::InvalidModule { .. } => "invalid_module",
             HostError::Compile(_) => "invalid_module",
             HostError::NoSuchReducer(_) => "no_such_reducer",
+            HostError::NoSuchView(_) => "no_such_view",
             HostError::InvalidArguments(_) => "invalid_arguments",
             HostError::Reducer(e) => &e.code,
             HostError::Trap(_) => "reducer_trap",
@@ -64,7 +67,7 @@ impl HostError {
     pub fn http_status(&self) -> u16 {
         match self {
             HostError::InvalidModule { .. } | HostError::Compile(_) => 422,
-            HostError::NoSuchReducer(_) => 404,
+            HostError::NoSuchReducer(_) | HostError::NoSuchView(_) => 404,
             HostError::InvalidArguments(_) => 400,
             HostError::Reducer(e) => e.http_status,
             HostError::Engine(e) => http_status_of(e.code()),

@@ -30,7 +30,8 @@
 //! - `call.rs`       the call input, running a reducer in a transaction; traps → error codes
 //! - `call_tx.rs`    what data calls run on: the write transaction or a read-only snapshot
 //! - `route.rs`      HTTP routes: matching a request, running its handler (writer or snapshot)
-//! - `slots.rs`      a counting semaphore: read-only handlers run at most one per CPU at once
+//! - `view.rs`       views: running one on a snapshot as the caller, checking its rows
+//! - `slots.rs`      a counting semaphore: read-only calls run at most one per CPU at once
 //! - `abi.rs`        the `cosmictron_v1` linker; buffer, result, log and random imports
 //! - `abi_tables.rs` the table imports (insert, update, delete, get, scan, find, range)
 //! - `schedule.rs`   scheduled reducers: imports, the schedules table, firing due ones
@@ -61,6 +62,7 @@ mod slots;
 mod state;
 mod upgrade;
 mod validate;
+mod view;
 
 pub use call::{Args, CallContext, CallOutcome};
 pub use config::HostConfig;

@@ -12,6 +12,7 @@
 //! - `row_codec.rs`   [`encode_row`] / [`decode_row`]: the binary row format
 //! - `key.rs`         [`encode_key`]: memcomparable index keys
 //! - `http.rs`        module HTTP routes: [`RouteSpec`], [`PathPattern`], [`RouteRequest`] / [`RouteResponse`]
+//! - `view.rs`        module views: [`ViewSpec`] and the rows a view answers with
 //! - `error.rs`       [`TypeError`], the crate's one error type
 //!
 //! ```
@@ -36,6 +37,7 @@ mod key;
 mod row_codec;
 mod schema;
 mod value;
+mod view;
 
 pub use column_type::{ColumnType, ScalarType};
 pub use connection::ConnectionId;
@@ -52,3 +54,4 @@ pub use schema::{
     AddColumn, ColumnDef, ForeignKeyDef, IndexDef, OnDelete, TableDef, is_identifier,
 };
 pub use value::{Identity, Timestamp, Value};
+pub use view::{ViewSpec, decode_view_rows, encode_view_rows};

@@ -1,5 +1,6 @@
 //! [`Client`]: the HTTP API.
 
+use futures_util::StreamExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value as Json, json};
@@ -7,6 +8,9 @@ use serde_json::{Value as Json, json};
 use crate::error::ClientError;
 use crate::live::LiveQuery;
 use crate::types::{CallOutcome, ModuleInfo, QueryRows, Session};
+
+/// The piece of a module upload [`Client::deploy_with_progress`] reports progress by.
+pub const UPLOAD_CHUNK_BYTES: usize = 64 * 1024;
 
 /// A connection to one server. Cheap to clone; clones share the HTTP connection pool.
 #[derive(Clone, Debug)]
@@ -212,7 +216,40 @@ impl Client {
 
     /// Deploys (or upgrades) a module from its `.wasm` bytes.
     pub async fn deploy(&self, name: &str, wasm: Vec<u8>) -> Result<Json, ClientError> {
-        let part = reqwest::multipart::Part::bytes(wasm)
+        self.deploy_with_progress(name, wasm, |_, _| {}).await
+    }
+
+    /// [`Client::deploy`], calling `progress(sent, total)` as the module's bytes are handed to
+    /// the connection (in chunks of [`UPLOAD_CHUNK_BYTES`]; the last call has `sent == total`).
+    /// After it the server still compiles and deploys the module before answering.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cosmictron_client::Client, wasm: Vec<u8>) -> Result<(), cosmictron_client::ClientError> {
+    /// client
+    ///     .deploy_with_progress("shop", wasm, |sent, total| eprint!("\r{}%", sent * 100 / total.max(1)))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn deploy_with_progress(
+        &self,
+        name: &str,
+        wasm: Vec<u8>,
+        progress: impl Fn(u64, u64) + Send + Sync + 'static,
+    ) -> Result<Json, ClientError> {
+        let total = wasm.len() as u64;
+        let chunks: Vec<Vec<u8>> = wasm
+            .chunks(UPLOAD_CHUNK_BYTES)
+            .map(<[u8]>::to_vec)
+            .collect();
+        let mut sent = 0u64;
+        // Counted as the transport takes each chunk, so the caller sees the upload move.
+        let stream = futures_util::stream::iter(chunks).map(move |chunk| {
+            sent += chunk.len() as u64;
+            progress(sent, total);
+            Ok::<_, std::io::Error>(chunk)
+        });
+        let body = reqwest::Body::wrap_stream(stream);
+        let part = reqwest::multipart::Part::stream_with_length(body, total)
             .file_name(format!("{name}.wasm"))
             .mime_str("application/wasm")
             .map_err(|e| ClientError::Protocol(e.to_string()))?;

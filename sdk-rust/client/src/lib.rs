@@ -26,6 +26,6 @@ mod live;
 mod types;
 
 pub use error::ClientError;
-pub use http::Client;
+pub use http::{Client, UPLOAD_CHUNK_BYTES};
 pub use live::{LiveQuery, LiveUpdate};
 pub use types::{CallOutcome, ModuleInfo, QueryRows, Session};

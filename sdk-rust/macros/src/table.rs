@@ -330,6 +330,16 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream
 
         #index_trait
 
+        impl ::cosmictron_sdk::ViewRow for #ident {
+            fn view_columns() -> ::std::vec::Vec<::cosmictron_sdk::__private::ColumnDef> {
+                <Self as ::cosmictron_sdk::Table>::columns().to_vec()
+            }
+
+            fn view_values(&self) -> ::std::vec::Vec<::cosmictron_sdk::Value> {
+                <Self as ::cosmictron_sdk::Table>::to_values(self)
+            }
+        }
+
         impl ::cosmictron_sdk::Table for #ident {
             const NAME: &'static str = #name;
             const TYPE_NAME: &'static str = ::std::stringify!(#ident);

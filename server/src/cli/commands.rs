@@ -1,5 +1,7 @@
 //! The client commands: each is one or two calls through `cosmictron-client`.
 
+use std::io::IsTerminal;
+
 use anyhow::Context;
 use clap::Args;
 use cosmictron_client::{Client, ClientError};
@@ -80,9 +82,10 @@ pub(crate) async fn run(server: &str, command: Command) -> anyhow::Result<()> {
                 file.display(),
                 wasm.len() as f64 / 1024.0
             );
+            let meter = super::progress::UploadMeter::new(std::io::stderr().is_terminal());
             let out = signed_in(server)
                 .await?
-                .deploy(&name, wasm)
+                .deploy_with_progress(&name, wasm, move |sent, total| meter.update(sent, total))
                 .await
                 .map_err(explain)?;
             println!("{}", serde_json::to_string_pretty(&out)?);

@@ -8,11 +8,13 @@
 //! - `generate.rs`    `generate --lang ts`: typed client bindings for a deployed module
 //! - `credentials.rs` where tokens are saved (`~/.config/cosmictron/credentials.json`, 0600)
 //! - `table.rs`       aligned table output for `sql`
+//! - `progress.rs`    progress on stderr: module uploads
 
 mod commands;
 mod credentials;
 mod demo;
 mod generate;
+mod progress;
 mod serve;
 mod table;
 

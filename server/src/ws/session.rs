@@ -314,6 +314,11 @@ impl Connection {
         let params: Vec<Value> = params.iter().map(param_value).collect::<Result<_>>()?;
         let config = self.state.sql_config();
         let module = route_query(&core, &query, module.as_deref(), &config)?;
+        core.db.views(&module)?.refuse_subscription(
+            &query,
+            &sql_caller(&core, &self.caller, &module)?,
+            &config,
+        )?;
         let subscriber = match self.subscribers.get(&module) {
             Some(s) => s.clone(),
             None => {

@@ -24,6 +24,7 @@ use crate::error::{Result, SqlError};
 use crate::expr::value_ops::{KeyValue, row_key};
 use crate::expr::{Env, eval, eval_predicate};
 use crate::plan::{Plan, SubqueryPlan};
+use crate::views::{ViewDef, ViewSource};
 
 pub(crate) use ops::compare as sort_compare;
 pub(crate) use scan::{Key, eq_key};
@@ -53,6 +54,9 @@ pub(crate) struct ExecCtx<'a> {
     time_max: Duration,
     ticks: Cell<u64>,
     pub(crate) intermediate_rows_max: usize,
+    views: &'a dyn ViewSource,
+    /// Rows of the views read so far, by name: a view is computed once per query.
+    view_rows: RefCell<HashMap<String, Arc<Vec<Row>>>>,
 }
 
 impl std::fmt::Debug for ExecCtx<'_> {
@@ -70,6 +74,7 @@ impl<'a> ExecCtx<'a> {
         caller: &'a Caller,
         subqueries: &'a [SubqueryPlan],
         config: &SqlConfig,
+        views: &'a dyn ViewSource,
     ) -> ExecCtx<'a> {
         ExecCtx {
             snapshot,
@@ -83,7 +88,35 @@ impl<'a> ExecCtx<'a> {
             time_max: config.time_max,
             ticks: Cell::new(0),
             intermediate_rows_max: config.intermediate_rows_max,
+            views,
+            view_rows: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// The rows of `view`, computed on the first read and kept for the rest of the query.
+    fn view_rows(&self, view: &ViewDef) -> Result<Vec<Row>> {
+        if let Some(rows) = self.view_rows.borrow().get(&view.name) {
+            return Ok(rows.as_ref().clone());
+        }
+        let rows = self
+            .views
+            .rows(view, self.snapshot, self.caller)
+            .map_err(|error| SqlError::View {
+                view: view.name.clone(),
+                error,
+            })?;
+        if rows.len() > self.intermediate_rows_max {
+            return Err(SqlError::LimitExceeded(format!(
+                "view `{}` answered more than {} rows",
+                view.name, self.intermediate_rows_max
+            )));
+        }
+        self.tick(rows.len() as u64)?;
+        let rows = Arc::new(rows);
+        self.view_rows
+            .borrow_mut()
+            .insert(view.name.clone(), rows.clone());
+        Ok(rows.as_ref().clone())
     }
 
     /// Counts `n` rows of work; every so often checks the time limit.
@@ -211,6 +244,7 @@ pub(crate) fn execute_at_most(
 pub(crate) fn execute(plan: &Plan, ctx: &ExecCtx<'_>) -> Result<Vec<Row>> {
     match plan {
         Plan::Unit => Ok(vec![Vec::new()]),
+        Plan::View(view) => ctx.view_rows(view),
         Plan::Scan(scan) => scan::scan(scan, ctx, None),
         Plan::Filter { input, predicate } => {
             let rows = execute(input, ctx)?;

@@ -17,6 +17,7 @@ use crate::config::SqlConfig;
 use crate::error::{Result, SqlError};
 use crate::expr::Expr;
 use crate::result::ResultColumn;
+use crate::views::ViewDef;
 
 /// Binder state for one statement (and all its subqueries).
 pub(crate) struct Binder<'a> {
@@ -30,6 +31,7 @@ pub(crate) struct Binder<'a> {
     pub(super) correlated: Vec<bool>,
     pub(super) subqueries: Vec<SubqueryPlan>,
     pub(super) tables: Vec<Arc<TableSchema>>,
+    pub(super) views: Vec<Arc<ViewDef>>,
     pub(super) param_count: usize,
 }
 
@@ -56,6 +58,7 @@ pub(crate) fn bind_statement(
         correlated: Vec::new(),
         subqueries: Vec::new(),
         tables: Vec::new(),
+        views: Vec::new(),
         param_count: 0,
     };
     let (root, columns) = binder.query(query)?;
@@ -64,6 +67,7 @@ pub(crate) fn bind_statement(
         columns,
         subqueries: binder.subqueries,
         tables: binder.tables,
+        views: binder.views,
     })
 }
 
@@ -108,6 +112,7 @@ impl<'a> Binder<'a> {
             correlated: Vec::new(),
             subqueries: Vec::new(),
             tables: Vec::new(),
+            views: Vec::new(),
             param_count: 0,
         }
     }

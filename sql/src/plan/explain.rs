@@ -33,6 +33,7 @@ fn describe(plan: &Plan, depth: usize, out: &mut Vec<String>) {
     let pad = "  ".repeat(depth);
     let line = match plan {
         Plan::Unit => "one empty row".to_owned(),
+        Plan::View(view) => format!("view {} (computed by its module)", view.name),
         Plan::Scan(scan) => {
             let table = scan.schema.name();
             let index_name = |i: &usize| {
@@ -136,7 +137,7 @@ fn describe(plan: &Plan, depth: usize, out: &mut Vec<String>) {
     };
     out.push(format!("{pad}{line}"));
     match plan {
-        Plan::Unit | Plan::Scan(_) => {}
+        Plan::Unit | Plan::Scan(_) | Plan::View(_) => {}
         Plan::Filter { input, .. }
         | Plan::Project { input, .. }
         | Plan::Aggregate { input, .. }

@@ -20,6 +20,7 @@ use super::scope::{Scope, ScopeColumn};
 use super::{ColumnUse, JoinKind, Plan, Scan};
 use crate::error::{Result, SqlError};
 use crate::expr::{BinOp, CmpOp, Expr};
+use crate::views::ViewDef;
 
 /// What the FROM clause produces: rows in the global layout, and the scope naming them.
 #[derive(Debug)]
@@ -258,7 +259,14 @@ impl Binder<'_> {
                     })
                     .collect::<Result<_>>()?;
                 let catalog = self.catalog()?;
-                let schema = catalog.table(&parts)?;
+                let schema = match catalog.table(&parts) {
+                    Ok(schema) => schema,
+                    Err(SqlError::NoSuchTable(missing)) => match catalog.view(&parts) {
+                        Some(view) => return Ok(self.view_unit(view, alias.as_ref(), &parts)),
+                        None => return Err(SqlError::NoSuchTable(missing)),
+                    },
+                    Err(e) => return Err(e),
+                };
                 if !self.tables.iter().any(|t| Arc::ptr_eq(t, &schema)) {
                     self.tables.push(schema.clone());
                 }
@@ -323,6 +331,41 @@ impl Binder<'_> {
                 alias: None,
             } if table_with_joins.joins.is_empty() => self.relation(&table_with_joins.relation),
             _ => Err(SqlError::unsupported("this kind of FROM item")),
+        }
+    }
+
+    /// A view read in FROM: its rows are computed once, then planned like a subquery's.
+    fn view_unit(
+        &mut self,
+        view: Arc<ViewDef>,
+        alias: Option<&ast::TableAlias>,
+        parts: &[String],
+    ) -> Unit {
+        let label = match alias {
+            Some(a) => a.name.value.clone(),
+            None => parts.last().cloned().unwrap_or_default(),
+        };
+        let renames = alias.map(|a| &a.columns);
+        let columns = view
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ScopeColumn {
+                qualifier: Some(label.clone()),
+                name: renames
+                    .and_then(|r| r.get(i))
+                    .map_or_else(|| c.name.clone(), |r| r.name.value.clone()),
+                ty: Some(c.ty.scalar),
+                origin: None,
+            })
+            .collect();
+        if !self.views.iter().any(|v| Arc::ptr_eq(v, &view)) {
+            self.views.push(view.clone());
+        }
+        Unit {
+            source: Source::Plan(Box::new(Plan::View(view))),
+            columns,
+            pushed: Vec::new(),
         }
     }
 

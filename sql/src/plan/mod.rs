@@ -36,6 +36,7 @@ use crate::error::Result;
 use crate::expr::Expr;
 use crate::result::ResultColumn;
 use crate::rls::Policy;
+use crate::views::ViewDef;
 
 /// Resolves table names for the binder: applies the database qualifier, hides private tables
 /// from callers without the bypass, and supplies each table's compiled read policy.
@@ -44,6 +45,8 @@ pub(crate) trait Catalog {
     fn table(&self, parts: &[String]) -> Result<Arc<TableSchema>>;
     /// The read policy to apply for this caller (`None`: no filtering).
     fn policy(&self, schema: &Arc<TableSchema>) -> Result<Option<Arc<Policy>>>;
+    /// The view named by `parts`, when no table has that name and the caller may read it.
+    fn view(&self, parts: &[String]) -> Option<Arc<ViewDef>>;
 }
 
 /// A bound, planned query.
@@ -54,6 +57,8 @@ pub(crate) struct QueryPlan {
     pub(crate) subqueries: Vec<SubqueryPlan>,
     /// The schemas planned against; a cached plan is reused only while they are unchanged.
     pub(crate) tables: Vec<Arc<TableSchema>>,
+    /// The views read; a cached plan is reused only while their definitions are unchanged.
+    pub(crate) views: Vec<Arc<ViewDef>>,
 }
 
 #[derive(Debug)]
@@ -156,6 +161,8 @@ pub(crate) enum Plan {
     /// One row with no columns (SELECT without FROM).
     Unit,
     Scan(Scan),
+    /// The rows of a view, computed once per query by the view source.
+    View(Arc<ViewDef>),
     Filter {
         input: Box<Plan>,
         predicate: Expr,

@@ -86,6 +86,11 @@ pub(crate) struct IncPlan {
     pub(crate) uses_identity: bool,
 }
 
+/// Why a subscription cannot read a view.
+pub(crate) const VIEWS_ARE_NOT_MAINTAINED: &str = "a view is computed by its module's code for \
+     each query, so its changes cannot be derived from a transaction; subscribe to the tables \
+     it reads";
+
 fn unsupported(why: impl Into<String>) -> SqlError {
     SqlError::UnsupportedSubscription(why.into())
 }
@@ -130,6 +135,7 @@ pub(crate) fn analyze(plan: &QueryPlan, env: &SubEnv) -> Result<IncPlan> {
             }
             Plan::Scan(_) | Plan::Join { .. } => break node,
             Plan::Unit => return Err(unsupported("a query without FROM never changes")),
+            Plan::View(_) => return Err(unsupported(VIEWS_ARE_NOT_MAINTAINED)),
             Plan::SetOp { .. } => {
                 return Err(unsupported(
                     "UNION/INTERSECT/EXCEPT: subscribe to each part separately",

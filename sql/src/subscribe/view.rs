@@ -102,6 +102,7 @@ impl View {
             &query.caller,
             &query.plan.subqueries,
             sql,
+            &crate::views::NoViews,
         );
         let root = from_root(&query.plan.root);
         let from_rows = execute(root, &ctx)?;

@@ -1,11 +1,12 @@
 //! A test module for the SDK's wider features: write policies, lifecycle reducers and
 //! connection ids, scheduled reducers, random bytes, MessagePack arguments, foreign keys,
-//! multi-column indexes and range lookups.
+//! multi-column indexes and range lookups, and views.
 
 use std::time::Duration;
 
 use cosmictron_sdk::{
-    ConnectionId, Error, Identity, ReducerContext, ScheduleId, Timestamp, reducer, table,
+    ConnectionId, Error, Identity, ReducerContext, ScheduleId, Timestamp, ViewRow, reducer,
+    table, view,
 };
 use serde::{Deserialize, Serialize};
 
@@ -278,4 +279,79 @@ pub fn priorities_from(ctx: &ReducerContext, low: i64) -> Result<Vec<i64>, Error
         .into_iter()
         .map(|t| t.priority)
         .collect())
+}
+
+/// One project's open work, computed from two tables.
+#[derive(ViewRow)]
+pub struct ProjectLoad {
+    pub project: u64,
+    pub name: String,
+    pub open_tasks: u64,
+    pub top_priority: Option<i64>,
+}
+
+/// Every project with its count of tasks not `done` and their highest priority.
+#[view(public)]
+pub fn project_load(ctx: &ReducerContext) -> Result<Vec<ProjectLoad>, Error> {
+    let tasks: Vec<Task> = ctx.db.tasks().iter()?.collect();
+    Ok(ctx
+        .db
+        .projects()
+        .iter()?
+        .map(|p| {
+            let open: Vec<&Task> = tasks
+                .iter()
+                .filter(|t| t.project == p.id && t.state != "done")
+                .collect();
+            ProjectLoad {
+                project: p.id,
+                name: p.name,
+                open_tasks: open.len() as u64,
+                top_priority: open.iter().map(|t| t.priority).max(),
+            }
+        })
+        .collect())
+}
+
+/// The caller's own notes: a table's rows, filtered by who asks.
+#[view(public)]
+pub fn my_notes(ctx: &ReducerContext) -> Result<Vec<Note>, Error> {
+    Ok(ctx
+        .db
+        .notes()
+        .iter()?
+        .filter(|n| n.owner == ctx.sender)
+        .collect())
+}
+
+/// Open connections, for the module's owner only (a private view).
+#[view]
+pub fn open_connections(ctx: &ReducerContext) -> Result<Vec<Connection>, Error> {
+    Ok(ctx.db.connections().iter()?.collect())
+}
+
+/// A view that refuses with an error of its own.
+#[view(public)]
+pub fn refusing_view(_ctx: &ReducerContext) -> Result<Vec<Note>, Error> {
+    Err(Error::new("view_refused", "not today").with_status(409))
+}
+
+/// A view that tries to write (views run on a snapshot).
+#[view(public)]
+pub fn writing_view(ctx: &ReducerContext) -> Result<Vec<Note>, Error> {
+    ctx.db.notes().insert(Note {
+        id: 0,
+        owner: ctx.sender,
+        text: "from a view".into(),
+    })?;
+    Ok(Vec::new())
+}
+
+/// A view that never ends (the call's time limit applies).
+#[view(public)]
+pub fn endless_view(_ctx: &ReducerContext) -> Vec<Note> {
+    let mut n: u64 = 0;
+    loop {
+        n = std::hint::black_box(n.wrapping_add(1));
+    }
 }

@@ -1,6 +1,7 @@
-//! A test module with a per-owner read policy: every caller sees only their own notes.
+//! A test module with a per-owner read policy: every caller sees only their own notes; and two
+//! views over them: counts per owner for everyone, every note for the module's owner.
 
-use cosmictron_sdk::{Error, Identity, ReducerContext, reducer, table};
+use cosmictron_sdk::{Error, Identity, ReducerContext, ViewRow, reducer, table, view};
 
 #[table(name = "notes", public)]
 #[rls(read = "owner = $identity")]
@@ -25,4 +26,33 @@ pub fn add_note(ctx: &ReducerContext, text: String) -> Result<u64, Error> {
         text,
     })?;
     Ok(note.id)
+}
+
+/// How many notes one identity has.
+#[derive(ViewRow)]
+pub struct NoteCount {
+    pub owner: Identity,
+    pub notes: u64,
+}
+
+/// Notes per owner: what the module chooses to show everyone about rows the policy hides.
+#[view(public)]
+pub fn note_counts(ctx: &ReducerContext) -> Result<Vec<NoteCount>, Error> {
+    let mut counts: Vec<NoteCount> = Vec::new();
+    for note in ctx.db.notes().iter()? {
+        match counts.iter_mut().find(|c| c.owner == note.owner) {
+            Some(c) => c.notes += 1,
+            None => counts.push(NoteCount {
+                owner: note.owner,
+                notes: 1,
+            }),
+        }
+    }
+    Ok(counts)
+}
+
+/// Every note, for the module's owner only (a private view).
+#[view]
+pub fn all_notes(ctx: &ReducerContext) -> Result<Vec<Note>, Error> {
+    Ok(ctx.db.notes().iter()?.collect())
 }

@@ -1,0 +1,8 @@
+use cosmictron_sdk::ViewRow;
+
+#[derive(ViewRow)]
+pub struct Row {
+    pub tags: Vec<String>,
+}
+
+fn main() {}
