@@ -2,8 +2,11 @@
 //! of the commit until the subscriber holds the update. The same commit with no subscription
 //! is the baseline. Target: the cost at 1M rows ≤ 1.5× the cost at 1k.
 //!
-//! Every size is loaded once; then each round runs every (size, subscription) cell in turn, so
-//! that load from other work on the machine falls on all of them alike.
+//! Every size is loaded once; then each round runs every (size, subscription) cell in turn, in
+//! short slices of commits, so that load from other work on the machine falls on all of them
+//! alike. Slices matter on a shared machine: there the thread wake-ups inside each sample
+//! (worker, subscriber) switch between about 5 and about 40 µs for seconds at a time, and a
+//! switch in the middle of a round would otherwise land on some sizes only.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,6 +19,9 @@ use cosmictron_sql::{
 
 use super::tables::{FILTER, JOIN, create_tables, load, move_row};
 use crate::stats::{median, percentile};
+
+/// Commits per slice at most (a round of a cell is split into equal slices of up to this many).
+const SLICE_COMMITS_MAX: u64 = 100;
 
 /// How long a subscriber waits for an update before the measurement fails.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -74,6 +80,18 @@ pub struct CommitCost {
     pub rounds: Vec<CommitRound>,
 }
 
+impl CommitRound {
+    /// This round with `slice`'s commits added (the worker's mean weighted by commits).
+    fn absorb(&mut self, slice: CommitRound) {
+        let (mine, theirs) = (self.samples_us.len() as f64, slice.samples_us.len() as f64);
+        if mine + theirs > 0.0 {
+            self.worker_us_per_tx =
+                (self.worker_us_per_tx * mine + slice.worker_us_per_tx * theirs) / (mine + theirs);
+        }
+        self.samples_us.extend(slice.samples_us);
+    }
+}
+
 impl CommitCost {
     /// The median of every sample of every round.
     pub fn pooled_median_us(&self) -> f64 {
@@ -98,13 +116,26 @@ impl CommitCost {
     }
 }
 
-/// One round of `commits` commits on a table of `n` rows, with a fresh subscription manager.
+/// The table of one size, and how many commits it has had.
+struct Table {
+    /// Kept alive beside its database until every round is done.
+    _engine: Engine,
+    db: Database,
+    rows: u64,
+    /// The index of the next commit: the sequence of moved rows continues across slices, so a
+    /// slice never moves a row to where it already is (which changes nothing and would leave
+    /// the subscriber waiting for an update).
+    next_commit: u64,
+}
+
+/// Commits `commits` of the sequence, from the table's next one, with a fresh subscription
+/// manager.
 fn commit_round(
-    db: &Database,
-    n: u64,
+    table: &mut Table,
     subscribed: Subscribed,
     commits: u64,
 ) -> anyhow::Result<CommitRound> {
+    let (db, n) = (&table.db, table.rows);
     let sql = Arc::new(SqlEngine::new(SqlConfig {
         rows_max: 10_000_000,
         ..SqlConfig::default()
@@ -117,7 +148,9 @@ fn commit_round(
             .with_context(|| format!("subscribe {query}"))?;
     }
     let mut samples_us = Vec::with_capacity(commits as usize);
-    for i in 0..commits {
+    let first = table.next_commit;
+    table.next_commit += commits;
+    for i in first..first + commits {
         // Each row goes in, then out: every commit changes the result.
         let id = ((i / 2) * 104_729) % n;
         let started = Instant::now();
@@ -155,8 +188,12 @@ pub fn commit_costs(
         let db = engine.create_database("bench")?;
         create_tables(&db)?;
         load(&db, n)?;
-        // The engine stays alive beside its database until every round is done.
-        tables.push((engine, db, n));
+        tables.push(Table {
+            _engine: engine,
+            db,
+            rows: n,
+            next_commit: 0,
+        });
     }
     let mut cells: Vec<CommitCost> = sizes
         .iter()
@@ -168,18 +205,33 @@ pub fn commit_costs(
             })
         })
         .collect();
+    let slices = commits_per_round.div_ceil(SLICE_COMMITS_MAX).max(1);
     for round in 0..rounds {
         progress(&format!(
             "subscriptions: commit cost, round {}/{rounds}",
             round + 1
         ));
         for cell in &mut cells {
-            let (_, db, n) = tables
-                .iter()
-                .find(|(_, _, n)| *n == cell.rows)
-                .context("a cell without its table")?;
-            cell.rounds
-                .push(commit_round(db, *n, cell.subscribed, commits_per_round)?);
+            cell.rounds.push(CommitRound {
+                samples_us: Vec::with_capacity(commits_per_round as usize),
+                worker_us_per_tx: 0.0,
+            });
+        }
+        for slice in 0..slices {
+            // The first slices take the remainder, so the round has exactly its commits.
+            let commits =
+                commits_per_round / slices + u64::from(slice < commits_per_round % slices);
+            for cell in &mut cells {
+                let table = tables
+                    .iter_mut()
+                    .find(|t| t.rows == cell.rows)
+                    .context("a cell without its table")?;
+                let measured = commit_round(table, cell.subscribed, commits)?;
+                cell.rounds
+                    .last_mut()
+                    .context("a round was just started")?
+                    .absorb(measured);
+            }
         }
     }
     Ok(cells)
@@ -194,6 +246,13 @@ mod tests {
         // Small tables and few commits: this proves the shape of the result and that each
         // subscribed commit was delivered (a missing update fails the round), not the speed.
         let cells = commit_costs(&[100, 1_000], 4, 2, &|_| {})?;
+        let sliced = commit_costs(&[100], SLICE_COMMITS_MAX * 2 + 1, 1, &|_| {})?;
+        assert!(
+            sliced
+                .iter()
+                .all(|c| c.rounds[0].samples_us.len() as u64 == SLICE_COMMITS_MAX * 2 + 1),
+            "a round split into slices keeps every commit"
+        );
         assert_eq!(cells.len(), 6);
         assert_eq!(
             cells
@@ -237,5 +296,19 @@ mod tests {
         assert_eq!(cell.round_medians_us(), vec![2.0, 20.0]);
         assert_eq!(cell.pooled_median_us(), 3.0);
         assert_eq!(cell.worker_median_us(), 6.0);
+    }
+
+    #[test]
+    fn slices_add_up_to_their_round() {
+        let mut round = CommitRound {
+            samples_us: vec![1.0],
+            worker_us_per_tx: 2.0,
+        };
+        round.absorb(CommitRound {
+            samples_us: vec![3.0, 5.0, 7.0],
+            worker_us_per_tx: 6.0,
+        });
+        assert_eq!(round.samples_us, vec![1.0, 3.0, 5.0, 7.0]);
+        assert_eq!(round.worker_us_per_tx, 5.0);
     }
 }
