@@ -7,27 +7,35 @@
 //!   performance targets, with same-run baselines (a `BTreeMap`, a raw fsync loop).
 //! - `cargo run --release -p cosmictron-benches --bin compare -- [--quick] [--out DIR]`: the
 //!   same workloads on Cosmictron (native API, SQL, WASM reducers) and on SQLite (in memory,
-//!   and a WAL-mode file with `synchronous=FULL` and `NORMAL`), reported as a Markdown table,
-//!   `results.json` and SVG charts; `--only SECTION` runs a part. See `docs/performance.md`.
+//!   and a WAL-mode file with `synchronous=FULL` and `NORMAL`), plus Cosmictron's subscription
+//!   workloads, reported as a Markdown table, `results.json` and SVG charts; `--only SECTION`
+//!   runs a part. See `docs/performance.md`.
+//! - `cargo run --release -p cosmictron-benches --bin subscriptions`: the subscription
+//!   workloads alone, against their targets.
 //!
 //! Layout:
 //! - `items.rs`    the `items` table, its rows, and loading them into a database
 //! - `stats.rs`    medians, percentiles, ratios; timing and resident memory
 //! - `results.rs`  [`Measurement`], `results.json` and the Markdown table
-//! - `svg.rs`      [`LineChart`]: the SVG charts
+//! - `chart/`      [`LineChart`]: line charts as SVG, drawn with `plotters`
+//! - `subscriptions/` subscription cost by table size and fan-out latency (shared by the
+//!   `subscriptions` and `compare` runners)
 //! - `bin/engine_targets.rs`  the target runner
+//! - `bin/subscriptions.rs`   the subscription runner
+//! - `bin/server_load.rs`     the server's load generator
 //! - `bin/compare/`           the comparison runner (its `main.rs` lists its files)
 //! - `modules/bench_items/`   the WASM module the comparison deploys (built for wasm32 by it)
 
+mod chart;
 mod items;
 mod results;
 mod stats;
-mod svg;
+pub mod subscriptions;
 
+pub use chart::{Axis, LineChart, Series};
 pub use items::{
     NAME_LEN, SCORE_INDEX, TABLE, encoded_row_len, item_row, items_def, load_items, memory_db, mix,
     owner_of, score_of,
 };
 pub use results::{Measurement, SystemColumn, higher_is_better, human, markdown_table, to_json};
 pub use stats::{median, percentile, ratio, rss_bytes, timed};
-pub use svg::{Axis, LineChart, Series};

@@ -1,15 +1,14 @@
-//! The three charts: commit throughput against writers, single-writer commit latency
-//! percentiles, and subscription cost against table size.
-//!
-//! The last comes from another benchmark: measurements it leaves in `OUT/subscriptions.json`
-//! (the `results.json` shape, each with `size` = rows in the subscribed table) are drawn one
-//! line per (workload, system). Without that file the chart is skipped and the report says so.
+//! The three charts, as data for the library's `LineChart` (drawn with `plotters`): commit
+//! throughput against writers, single-writer commit latency percentiles, and subscription cost
+//! against table size.
 
 use std::collections::BTreeMap;
 
+use cosmictron_benches::subscriptions::{CommitCost, Subscribed};
 use cosmictron_benches::{Axis, LineChart, Measurement, Series, percentile};
 
 use crate::commits::LatencyProfiles;
+use crate::subscriptions::reported_us;
 use crate::systems::COLUMNS;
 
 /// Percentiles drawn on the latency chart, evenly spaced along x.
@@ -29,9 +28,8 @@ fn heading(system: &str) -> String {
         .map_or_else(|| system.to_owned(), |c| c.heading.to_owned())
 }
 
-/// Lines of `median` against `size`, one per (workload, system) among `measurements` (or one
-/// per system when `by_system_only`).
-fn series_by_size(measurements: &[&Measurement], by_system_only: bool) -> Vec<Series> {
+/// Lines of `median` against `size`, one per system among `measurements`.
+fn series_by_size(measurements: &[&Measurement]) -> Vec<Series> {
     let mut lines: BTreeMap<(usize, String), Vec<(f64, f64)>> = BTreeMap::new();
     for m in measurements {
         let Some(size) = m.size else { continue };
@@ -40,13 +38,8 @@ fn series_by_size(measurements: &[&Measurement], by_system_only: bool) -> Vec<Se
             .iter()
             .position(|c| c.id == m.system)
             .unwrap_or(COLUMNS.len());
-        let name = if by_system_only {
-            heading(&m.system)
-        } else {
-            format!("{} ({})", m.workload, heading(&m.system))
-        };
         lines
-            .entry((order, name))
+            .entry((order, heading(&m.system)))
             .or_default()
             .push((size as f64, m.median));
     }
@@ -82,7 +75,7 @@ pub(crate) fn throughput(measurements: &[Measurement]) -> LineChart {
             log: true,
             ticks: None,
         },
-        series: series_by_size(&commits, true),
+        series: series_by_size(&commits),
     }
 }
 
@@ -122,28 +115,49 @@ pub(crate) fn latency(profiles: &LatencyProfiles) -> LineChart {
     }
 }
 
-/// Subscription cost against table size, if another benchmark left measurements with sizes.
-pub(crate) fn subscription_cost(measurements: &[Measurement]) -> Option<LineChart> {
-    let sized: Vec<&Measurement> = measurements.iter().filter(|m| m.size.is_some()).collect();
-    let unit = sized.first()?.unit.clone();
-    Some(LineChart {
-        title: "Subscription cost vs table size".into(),
+/// The cost of a single-row commit until the subscriber holds the update, against the rows
+/// in the subscribed table: one line per subscription (and the commit alone, as the baseline).
+/// A linear y axis from zero, so that a flat line reads as flat.
+pub(crate) fn subscription_cost(costs: &[CommitCost]) -> LineChart {
+    let series = Subscribed::ALL
+        .into_iter()
+        .map(|subscribed| {
+            let mut points: Vec<(f64, f64)> = costs
+                .iter()
+                .filter(|c| c.subscribed == subscribed)
+                .map(|c| (c.rows as f64, reported_us(c)))
+                .collect();
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            Series {
+                name: match subscribed {
+                    Subscribed::Nothing => "commit alone (baseline)".to_owned(),
+                    other => other.describe().to_owned(),
+                },
+                points,
+            }
+        })
+        .filter(|s| !s.points.is_empty())
+        .collect();
+    LineChart {
+        title: "Single-row commit with a subscription vs table size".into(),
         x: Axis {
             label: "rows in the subscribed table (log)".into(),
             log: true,
             ticks: None,
         },
         y: Axis {
-            label: format!("{unit} (log)"),
-            log: true,
+            label: "µs, commit start → update delivered".into(),
+            log: false,
             ticks: None,
         },
-        series: series_by_size(&sized, false),
-    })
+        series,
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use cosmictron_benches::subscriptions::CommitRound;
+
     use super::*;
 
     #[test]
@@ -201,17 +215,35 @@ mod tests {
     }
 
     #[test]
-    fn subscription_chart_needs_sized_measurements() {
-        assert!(subscription_cost(&[]).is_none());
-        let ms = vec![
-            Measurement::new("Subscription delta", "cosmictron", "µs", vec![3.0]).at_size(1_000),
-            Measurement::new("Subscription delta", "cosmictron", "µs", vec![4.0])
-                .at_size(1_000_000),
-        ];
-        let chart = subscription_cost(&ms).map(|c| c.series);
+    fn subscription_chart_has_a_line_per_subscription_ordered_by_size() {
+        let cost = |rows, subscribed, us| CommitCost {
+            rows,
+            subscribed,
+            rounds: vec![CommitRound {
+                samples_us: vec![us],
+                worker_us_per_tx: 1.0,
+            }],
+        };
+        let chart = subscription_cost(&[
+            cost(1_000_000, Subscribed::Filter, 12.0),
+            cost(1_000, Subscribed::Filter, 10.0),
+            cost(1_000, Subscribed::Join, 11.0),
+        ]);
+        let lines: Vec<(&str, &[(f64, f64)])> = chart
+            .series
+            .iter()
+            .map(|s| (s.name.as_str(), s.points.as_slice()))
+            .collect();
         assert_eq!(
-            chart.map(|s| s.into_iter().map(|s| s.points).collect::<Vec<_>>()),
-            Some(vec![vec![(1_000.0, 3.0), (1_000_000.0, 4.0)]])
+            lines,
+            vec![
+                (
+                    "filtered subscription",
+                    &[(1_000.0, 10.0), (1_000_000.0, 12.0)][..]
+                ),
+                ("2-table join subscription", &[(1_000.0, 11.0)][..]),
+            ]
         );
+        assert!(chart.x.log && !chart.y.log);
     }
 }

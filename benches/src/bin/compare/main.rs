@@ -9,10 +9,13 @@
 //! systems interleaved, and the median is reported with Cosmictron ÷ SQLite ratios — on a
 //! shared machine, compare ratios from one run rather than absolute numbers across runs.
 //!
+//! Subscriptions have no SQLite counterpart: their section measures Cosmictron alone, with the
+//! library's subscription workloads (shared with the standalone `subscriptions` runner).
+//!
 //! Output: a Markdown table on stdout (progress on stderr); in `--out DIR` (default
-//! `target/compare`): `results.json`, `throughput.svg`, `latency.svg` and, when another
-//! benchmark left `DIR/subscriptions.json`, `subscriptions.svg`. `--quick` scales 1M rows
-//! down to 100k and shortens every window (under a minute); the full run takes several.
+//! `target/compare`): `results.json`, `throughput.svg`, `latency.svg` and `subscriptions.svg`,
+//! drawn with `plotters`. `--quick` scales 1M rows down to 100k and shortens every window
+//! (under a minute); the full run takes several.
 //! `--only SECTION` (one of [`SECTIONS`], repeatable) runs a part, e.g. under a profiler.
 //!
 //! Layout:
@@ -27,7 +30,8 @@
 //! - `reads.rs`     point and secondary lookups, filtered scan, join, GROUP BY
 //! - `recovery.rs`  open time and on-disk size of a closed database
 //! - `memory.rs`    resident memory per row, measured in child processes
-//! - `charts.rs`    the SVG charts
+//! - `subscriptions.rs` subscription cost by table size, fan-out latency (Cosmictron only)
+//! - `charts.rs`    what the three charts show
 //! - `machine.rs`   the machine the numbers came from
 //! - `scratch.rs`   scratch directories on the build's disk, progress
 
@@ -42,6 +46,7 @@ mod reads;
 mod recovery;
 mod scratch;
 mod sqlite;
+mod subscriptions;
 mod systems;
 mod tables;
 mod wasm;
@@ -50,25 +55,23 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use cosmictron_benches::{LineChart, Measurement, markdown_table, to_json};
+use cosmictron_benches::{LineChart, markdown_table, to_json};
 
 use crate::plan::Plan;
 
-const USAGE: &str =
-    "usage: compare [--quick] [--out DIR] [--only commits|fast_commits|bulk|reads|recovery|memory]";
+const USAGE: &str = "usage: compare [--quick] [--out DIR] \
+     [--only commits|fast_commits|bulk|reads|recovery|memory|subscriptions]";
 
 /// The parts of a run, in the order they run.
-const SECTIONS: [&str; 6] = [
+const SECTIONS: [&str; 7] = [
     "commits",
     "fast_commits",
     "bulk",
     "reads",
     "recovery",
     "memory",
+    "subscriptions",
 ];
-
-/// The file another benchmark may leave in the output directory for the subscription chart.
-const SUBSCRIPTIONS_FILE: &str = "subscriptions.json";
 
 #[derive(Debug)]
 struct Args {
@@ -111,21 +114,12 @@ fn parse_args(args: &[String]) -> anyhow::Result<Option<Args>> {
 
 fn write_chart(out: &Path, file: &str, chart: &LineChart) -> anyhow::Result<()> {
     let path = out.join(file);
-    std::fs::write(&path, chart.to_svg()).with_context(|| format!("write {}", path.display()))?;
+    let svg = chart
+        .to_svg()
+        .with_context(|| format!("draw {}", chart.title))?;
+    std::fs::write(&path, svg).with_context(|| format!("write {}", path.display()))?;
     println!("- chart: {}", path.display());
     Ok(())
-}
-
-/// Measurements another benchmark left for the subscription chart (none if it did not run).
-fn subscription_measurements(out: &Path) -> anyhow::Result<Vec<Measurement>> {
-    let path = out.join(SUBSCRIPTIONS_FILE);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            serde_json::from_str(&text).with_context(|| format!("parse {}", path.display()))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(e).with_context(|| format!("read {}", path.display())),
-    }
 }
 
 fn run(args: &Args) -> anyhow::Result<()> {
@@ -166,8 +160,12 @@ fn run(args: &Args) -> anyhow::Result<()> {
     if args.wants("memory") {
         results.extend(memory::run(&plan)?);
     }
-    let subscriptions = subscription_measurements(&args.out)?;
-    results.extend(subscriptions.iter().cloned());
+    let mut subscription_costs = Vec::new();
+    if args.wants("subscriptions") {
+        let (measurements, costs) = subscriptions::run(&plan)?;
+        results.extend(measurements);
+        subscription_costs = costs;
+    }
 
     println!(
         "## Cosmictron vs SQLite{}\n",
@@ -196,13 +194,9 @@ fn run(args: &Args) -> anyhow::Result<()> {
         write_chart(&args.out, "throughput.svg", &charts::throughput(&results))?;
         write_chart(&args.out, "latency.svg", &charts::latency(&latencies))?;
     }
-    match charts::subscription_cost(&subscriptions) {
-        Some(chart) => write_chart(&args.out, "subscriptions.svg", &chart)?,
-        None => println!(
-            "- no subscription chart: no {} in {}",
-            SUBSCRIPTIONS_FILE,
-            args.out.display()
-        ),
+    if args.wants("subscriptions") {
+        let chart = charts::subscription_cost(&subscription_costs);
+        write_chart(&args.out, "subscriptions.svg", &chart)?;
     }
     Ok(())
 }
@@ -234,6 +228,10 @@ mod tests {
     #[test]
     fn arguments_are_parsed_and_unknown_ones_refused() -> anyhow::Result<()> {
         let args = parse_args(&strings(&["--quick", "--out", "x/y", "--only", "reads"]))?;
+        let subscriptions = parse_args(&strings(&["--only", "subscriptions"]))?;
+        assert!(
+            matches!(&subscriptions, Some(a) if a.wants("subscriptions") && !a.wants("commits"))
+        );
         assert!(matches!(&args, Some(a) if a.quick && a.out == Path::new("x/y")));
         assert!(matches!(&args, Some(a) if a.wants("reads") && !a.wants("bulk")));
         let default = parse_args(&[])?;
@@ -243,19 +241,6 @@ mod tests {
         assert!(parse_args(&strings(&["--help"]))?.is_none());
         assert!(parse_args(&strings(&["--fast"])).is_err());
         assert!(parse_args(&strings(&["--out"])).is_err());
-        Ok(())
-    }
-
-    #[test]
-    fn a_missing_subscriptions_file_is_no_measurements() -> anyhow::Result<()> {
-        let dir = tempfile::tempdir()?;
-        assert!(subscription_measurements(dir.path())?.is_empty());
-        let m = Measurement::new("Subscription delta", "cosmictron", "µs", vec![2.0]).at_size(10);
-        std::fs::write(
-            dir.path().join(SUBSCRIPTIONS_FILE),
-            to_json(std::slice::from_ref(&m))?,
-        )?;
-        assert_eq!(subscription_measurements(dir.path())?, vec![m]);
         Ok(())
     }
 }

@@ -25,6 +25,18 @@ pub(crate) struct Plan {
     pub(crate) queries: usize,
     /// Rows of the small table joined to `items`.
     pub(crate) join_rows: u64,
+    /// Sizes of the subscribed table in the subscription commit-cost workloads.
+    pub(crate) subscription_rows: &'static [u64],
+    /// Rounds of the subscription commit-cost workloads (sizes interleaved within a round).
+    pub(crate) subscription_rounds: usize,
+    /// Commits per round in each (size, subscription) cell.
+    pub(crate) subscription_commits: u64,
+    /// Subscriber counts of the fan-out workloads.
+    pub(crate) subscribers: &'static [usize],
+    /// Rounds of each fan-out workload (each sets its subscribers up afresh).
+    pub(crate) fan_out_rounds: usize,
+    /// Commits per fan-out round; every subscriber is timed on each.
+    pub(crate) fan_out_commits: usize,
 }
 
 /// Concurrent writers in the commit workloads.
@@ -44,6 +56,12 @@ impl Plan {
                 lookups: 20_000,
                 queries: 2,
                 join_rows: 1_000,
+                subscription_rows: &[1_000, 10_000, 100_000],
+                subscription_rounds: 3,
+                subscription_commits: 100,
+                subscribers: &[1, 100, 1_000],
+                fan_out_rounds: 2,
+                fan_out_commits: 10,
             }
         } else {
             Plan {
@@ -57,6 +75,12 @@ impl Plan {
                 lookups: 200_000,
                 queries: 3,
                 join_rows: 1_000,
+                subscription_rows: &[1_000, 100_000, 1_000_000],
+                subscription_rounds: 5,
+                subscription_commits: 600,
+                subscribers: &[1, 100, 10_000],
+                fan_out_rounds: 3,
+                fan_out_commits: 34,
             }
         }
     }
@@ -86,6 +110,10 @@ mod tests {
         assert!(q.commit_window < f.commit_window);
         assert!(q.rounds_heavy <= f.rounds_heavy && q.rounds_commits <= f.rounds_commits);
         assert_eq!(f.rows, 1_000_000, "the full run is the issue's 1M rows");
+        assert!(q.subscription_rows.last() < f.subscription_rows.last());
+        assert!(q.subscribers.last() < f.subscribers.last());
+        assert_eq!(f.subscription_rows, [1_000, 100_000, 1_000_000]);
+        assert_eq!(f.subscribers, [1, 100, 10_000]);
     }
 
     #[test]
