@@ -12,6 +12,8 @@
 //! - `api_keys.rs`  user API keys (`csu_`, shown once) for the REST API
 //! - `rest_api.rs`  the document's REST API as HTTP routes: `/api/v1/machines`, `/runs`,
 //!   `/events`, `/sessions`, enable/disable, approve/reject (60 requests a minute per key)
+//! - `views.rs`     `machine_load`: each of the caller's machines with its runs by state (a
+//!   view, read with `SELECT * FROM machine_load`)
 //! - `tables.rs`    the tables and their row-level security
 //! - `common.rs`    digests, ownership checks, errors
 //!
@@ -26,4 +28,5 @@ mod rest_api;
 mod runs;
 mod tables;
 mod timeline;
+mod views;
 mod webhooks;

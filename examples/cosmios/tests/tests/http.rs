@@ -245,6 +245,11 @@ async fn users_see_only_their_own_rows_and_runners_only_their_machines_runs() {
     let stranger = s.anonymous().await;
     assert!(s.sql(&stranger, "SELECT id FROM runs").await.is_empty());
     assert!(s.sql(&stranger, "SELECT id FROM timeline").await.is_empty());
+    // The `machine_load` view is computed for whoever asks: each sees their own machine.
+    let load = "SELECT machine_id, runs_pending, runs_running FROM machine_load";
+    assert_eq!(s.sql(&a.user, load).await, vec![json!([a.machine, 1, 0])]);
+    assert_eq!(s.sql(&b.user, load).await, vec![json!([b.machine, 1, 0])]);
+    assert!(s.sql(&stranger, load).await.is_empty());
 
     let (status, body) = s.call(&b.user, "cancel_run", json!({"run": ra})).await;
     assert_eq!((status, error_code(&body)), (404, "not_found"));
