@@ -78,7 +78,7 @@ pub use engine::SqlEngine;
 pub use error::{Result, SqlError};
 pub use result::{QueryResult, ResultColumn, value_to_json};
 pub use subscribe::{
-    Subscribed, Subscriber, SubscriberEvent, SubscriptionConfig, SubscriptionStats,
+    BeforeInstall, Subscribed, Subscriber, SubscriberEvent, SubscriptionConfig, SubscriptionStats,
     SubscriptionUpdate, Subscriptions, TxUpdate,
 };
 pub use tables::referenced_tables;

@@ -19,6 +19,23 @@ pub struct SubscriptionConfig {
     pub state_rows_max: usize,
     /// Times `subscribe` starts over when commits outrun it past the recent change sets kept.
     pub subscribe_attempts_max: usize,
+    /// Called by `subscribe` after it has computed the initial result on its snapshot and
+    /// before it installs the subscription: tests commit there to make the race between the
+    /// two certain rather than likely. `None` outside tests.
+    #[doc(hidden)]
+    pub before_install: Option<BeforeInstall>,
+}
+
+/// A hook run between a subscription's snapshot and its install (see
+/// [`SubscriptionConfig::before_install`]).
+#[doc(hidden)]
+#[derive(Clone)]
+pub struct BeforeInstall(pub std::sync::Arc<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for BeforeInstall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BeforeInstall")
+    }
 }
 
 impl Default for SubscriptionConfig {
@@ -30,6 +47,7 @@ impl Default for SubscriptionConfig {
             resume_txs_max: 1024,
             state_rows_max: 1_000_000,
             subscribe_attempts_max: 3,
+            before_install: None,
         }
     }
 }

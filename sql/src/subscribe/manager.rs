@@ -416,6 +416,9 @@ impl Shared {
                 self.config.state_rows_max,
             )?;
             drop(snapshot);
+            if let Some(hook) = &self.config.before_install {
+                (hook.0)();
+            }
             let mut reg = self.registry.lock();
             self.check_room_locked(&reg, sid, id)?;
             let position = reg.position;

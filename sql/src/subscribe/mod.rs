@@ -65,7 +65,7 @@ mod top_k;
 mod types;
 mod view;
 
-pub use config::SubscriptionConfig;
+pub use config::{BeforeInstall, SubscriptionConfig};
 pub use manager::Subscriptions;
 pub use subscriber::Subscriber;
 pub use types::{Subscribed, SubscriberEvent, SubscriptionStats, SubscriptionUpdate, TxUpdate};
