@@ -9,6 +9,8 @@
 //!   same workloads on Cosmictron (native API, SQL, WASM reducers) and on SQLite (in memory,
 //!   and a WAL-mode file with `synchronous=FULL` and `NORMAL`), reported as a Markdown table,
 //!   `results.json` and SVG charts; `--only SECTION` runs a part. See `docs/performance.md`.
+//! - `cargo run --release -p cosmictron-benches --bin sql_vs_sqlite -- [--quick] [--out DIR]`:
+//!   five read queries through `cosmictron-sql` against SQLite in memory, same SQL text.
 //!
 //! Layout:
 //! - `items.rs`    the `items` table, its rows, and loading them into a database
@@ -17,6 +19,7 @@
 //! - `svg.rs`      [`LineChart`]: the SVG charts
 //! - `bin/engine_targets.rs`  the target runner
 //! - `bin/compare/`           the comparison runner (its `main.rs` lists its files)
+//! - `bin/sql_vs_sqlite.rs`   SQL against SQLite: lookups, scan, join, GROUP BY
 //! - `modules/bench_items/`   the WASM module the comparison deploys (built for wasm32 by it)
 
 mod items;
