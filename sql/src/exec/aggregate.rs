@@ -2,11 +2,11 @@
 //! (becoming real only on overflow), AVG and TOTAL are real, aggregates over no rows are NULL
 //! (COUNT and TOTAL: 0), and groups come out in group-key order.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use cosmictron_types::Value;
 
-use super::{ExecCtx, Row};
+use super::{ExecCtx, FastMap, Row};
 use crate::error::Result;
 use crate::expr::value_ops::{KeyValue, Num, key_of, row_key, sort_cmp, to_num, to_text};
 use crate::expr::{Expr, eval};
@@ -120,71 +120,126 @@ struct Group {
     accs: Vec<Acc>,
 }
 
-pub(super) fn aggregate(
-    rows: Vec<Row>,
-    group_by: &[Expr],
-    aggs: &[AggCall],
-    ctx: &ExecCtx<'_>,
-) -> Result<Vec<Row>> {
-    let mut index: HashMap<Vec<KeyValue>, usize> = HashMap::new();
-    let mut groups: Vec<Group> = Vec::new();
-    let new_group = |values: Row| Group {
-        values,
-        accs: aggs.iter().map(|_| Acc::default()).collect(),
-    };
-    if group_by.is_empty() {
-        groups.push(new_group(Vec::new()));
-    }
-    for row in &rows {
-        ctx.tick(1)?;
-        let g = if group_by.is_empty() {
-            0
-        } else {
-            let values = group_by
-                .iter()
-                .map(|e| eval(e, row, ctx))
-                .collect::<Result<Row>>()?;
-            let k = row_key(&values);
-            match index.get(&k) {
-                Some(&g) => g,
-                None => {
-                    groups.push(new_group(values));
-                    ctx.check_rows(groups.len())?;
-                    index.insert(k, groups.len() - 1);
-                    groups.len() - 1
-                }
+/// Where each group's accumulators live, by group key. One GROUP BY expression (the common
+/// case) is keyed by its value alone, without a `Vec` per row.
+enum GroupIndex {
+    None,
+    One(FastMap<KeyValue, usize>),
+    Many(FastMap<Vec<KeyValue>, usize>),
+}
+
+/// A GROUP BY (or a whole-input aggregate) being folded, one input row at a time.
+pub(super) struct Aggregator<'p> {
+    group_by: &'p [Expr],
+    aggs: &'p [AggCall],
+    index: GroupIndex,
+    groups: Vec<Group>,
+}
+
+impl<'p> Aggregator<'p> {
+    pub(super) fn new(group_by: &'p [Expr], aggs: &'p [AggCall]) -> Aggregator<'p> {
+        let mut groups = Vec::new();
+        let index = match group_by.len() {
+            0 => {
+                groups.push(Group {
+                    values: Vec::new(),
+                    accs: aggs.iter().map(|_| Acc::default()).collect(),
+                });
+                GroupIndex::None
             }
+            1 => GroupIndex::One(FastMap::default()),
+            _ => GroupIndex::Many(FastMap::default()),
         };
-        let group = &mut groups[g];
-        for (call, acc) in aggs.iter().zip(&mut group.accs) {
+        Aggregator {
+            group_by,
+            aggs,
+            index,
+            groups,
+        }
+    }
+
+    fn new_group(&mut self, values: Row, ctx: &ExecCtx<'_>) -> Result<usize> {
+        self.groups.push(Group {
+            values,
+            accs: self.aggs.iter().map(|_| Acc::default()).collect(),
+        });
+        ctx.check_rows(self.groups.len())?;
+        Ok(self.groups.len() - 1)
+    }
+
+    /// The position of the row's group, created on first sight.
+    fn group_of(&mut self, row: &[Value], ctx: &ExecCtx<'_>) -> Result<usize> {
+        match &mut self.index {
+            GroupIndex::None => Ok(0),
+            GroupIndex::One(index) => {
+                let value = eval(&self.group_by[0], row, ctx)?;
+                let k = key_of(&value);
+                if let Some(&g) = index.get(&k) {
+                    return Ok(g);
+                }
+                index.insert(k, self.groups.len());
+                self.new_group(vec![value], ctx)
+            }
+            GroupIndex::Many(index) => {
+                let values = self
+                    .group_by
+                    .iter()
+                    .map(|e| eval(e, row, ctx))
+                    .collect::<Result<Row>>()?;
+                let k = row_key(&values);
+                if let Some(&g) = index.get(&k) {
+                    return Ok(g);
+                }
+                index.insert(k, self.groups.len());
+                self.new_group(values, ctx)
+            }
+        }
+    }
+
+    pub(super) fn add(&mut self, row: &[Value], ctx: &ExecCtx<'_>) -> Result<()> {
+        ctx.tick(1)?;
+        let g = self.group_of(row, ctx)?;
+        let group = &mut self.groups[g];
+        for (call, acc) in self.aggs.iter().zip(&mut group.accs) {
             match (&call.func, &call.arg) {
                 (AggFunc::CountStar, _) => acc.count += 1,
                 (_, Some(arg)) => acc.add(call, eval(arg, row, ctx)?),
                 (_, None) => {}
             }
         }
+        Ok(())
     }
-    if !group_by.is_empty() {
-        groups.sort_by(|a, b| {
-            a.values
-                .iter()
-                .zip(&b.values)
-                .map(|(x, y)| sort_cmp(x, y))
-                .find(|o| o.is_ne())
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
+
+    /// One row per group, in group-key order: the key values, then the aggregates.
+    pub(super) fn finish(self) -> Vec<Row> {
+        let Aggregator {
+            group_by,
+            aggs,
+            mut groups,
+            ..
+        } = self;
+        if !group_by.is_empty() {
+            groups.sort_by(|a, b| {
+                a.values
+                    .iter()
+                    .zip(&b.values)
+                    .map(|(x, y)| sort_cmp(x, y))
+                    .find(|o| o.is_ne())
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            });
+        }
+        groups
+            .into_iter()
+            .map(|g| {
+                let mut row = g.values;
+                row.extend(
+                    g.accs
+                        .into_iter()
+                        .zip(aggs)
+                        .map(|(acc, call)| acc.finish(call)),
+                );
+                row
+            })
+            .collect()
     }
-    Ok(groups
-        .into_iter()
-        .map(|g| {
-            let mut row = g.values;
-            row.extend(
-                g.accs
-                    .into_iter()
-                    .zip(aggs)
-                    .map(|(acc, call)| acc.finish(call)),
-            );
-            row
-        })
-        .collect())
 }

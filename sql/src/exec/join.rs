@@ -1,11 +1,11 @@
 //! Joins: a hash join on the equality keys (built on the right input), or a nested loop when
 //! there are none; a residual predicate on the joined row; NULL padding for LEFT joins.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use cosmictron_types::Value;
 
-use super::{ExecCtx, Row, execute, scan};
+use super::{ExecCtx, FastMap, Row, execute, scan};
 use crate::error::Result;
 use crate::expr::value_ops::{KeyValue, key_of};
 use crate::expr::{Expr, eval, eval_predicate};
@@ -89,46 +89,65 @@ fn key(exprs: &[Expr], row: &[Value], ctx: &ExecCtx<'_>) -> Result<Option<Vec<Ke
     Ok(Some(out))
 }
 
-pub(super) fn join(spec: JoinSpec<'_>, ctx: &ExecCtx<'_>) -> Result<Vec<Row>> {
+/// Calls `f` with each joined row (lent, as in `stream::each_row`) until it returns false.
+pub(super) fn join_each(
+    spec: JoinSpec<'_>,
+    ctx: &ExecCtx<'_>,
+    f: &mut dyn FnMut(&mut Row) -> Result<bool>,
+) -> Result<()> {
     let left = execute(spec.left, ctx)?;
     if left.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
     let right = match lookup_right(&spec, &left, ctx)? {
         Some(rows) => rows,
         None => execute(spec.right, ctx)?,
     };
-    let mut out = Vec::new();
-    let emit = |l: &Row, r: &Row, out: &mut Vec<Row>| -> Result<bool> {
+    let mut emitted = 0;
+    let mut row = Vec::new();
+    // The joined row is built in one reused buffer; the left row is cloned, or moved in on
+    // its last match of an inner join (nothing reads it after). Returns (kept, go on).
+    let mut emit = |l: &mut Row,
+                    r: &Row,
+                    last: bool,
+                    f: &mut dyn FnMut(&mut Row) -> Result<bool>|
+     -> Result<(bool, bool)> {
         ctx.tick(1)?;
-        let mut row = Vec::with_capacity(l.len() + r.len());
-        row.extend_from_slice(l);
+        row.clear();
+        if last {
+            row.append(l);
+        } else {
+            row.extend_from_slice(l);
+        }
         row.extend_from_slice(r);
         if let Some(p) = spec.residual
             && !eval_predicate(p, &row, ctx)?
         {
-            return Ok(false);
+            return Ok((false, true));
         }
-        out.push(row);
-        ctx.check_rows(out.len())?;
-        Ok(true)
+        emitted += 1;
+        ctx.check_rows(emitted)?;
+        Ok((true, f(&mut row)?))
     };
-    let pad = |l: &Row| {
-        let mut row = l.clone();
-        row.extend(std::iter::repeat_n(Value::Null, spec.right_width));
-        row
+    let pad = |mut l: Row| {
+        l.extend(std::iter::repeat_n(Value::Null, spec.right_width));
+        l
     };
     if spec.left_keys.is_empty() {
-        for l in &left {
+        for mut l in left {
             let mut matched = false;
             for r in &right {
-                matched |= emit(l, r, &mut out)?;
+                let (kept, go_on) = emit(&mut l, r, false, f)?;
+                matched |= kept;
+                if !go_on {
+                    return Ok(());
+                }
             }
-            if !matched && spec.kind == JoinKind::Left {
-                out.push(pad(l));
+            if !matched && spec.kind == JoinKind::Left && !f(&mut pad(l))? {
+                return Ok(());
             }
         }
-        return Ok(out);
+        return Ok(());
     }
     // Chained buckets: the map holds each key's first right row, `next` links the others, so
     // building allocates nothing per row. A single key is hashed as itself, not as a Vec.
@@ -140,7 +159,8 @@ pub(super) fn join(spec: JoinSpec<'_>, ctx: &ExecCtx<'_>) -> Result<Vec<Row>> {
         }
         Ok(key(exprs, row, ctx)?.map(JoinKey::Many))
     };
-    let mut first: HashMap<JoinKey, usize> = HashMap::with_capacity(right.len());
+    let mut first: FastMap<JoinKey, usize> =
+        FastMap::with_capacity_and_hasher(right.len(), Default::default());
     let mut next: Vec<usize> = vec![usize::MAX; right.len()];
     for (i, r) in right.iter().enumerate().rev() {
         ctx.tick(1)?;
@@ -150,18 +170,24 @@ pub(super) fn join(spec: JoinSpec<'_>, ctx: &ExecCtx<'_>) -> Result<Vec<Row>> {
             next[i] = prev;
         }
     }
-    for l in &left {
+    for mut l in left {
         let mut matched = false;
-        if let Some(k) = key_of_row(spec.left_keys, l)? {
+        if let Some(k) = key_of_row(spec.left_keys, &l)? {
             let mut at = first.get(&k).copied().unwrap_or(usize::MAX);
             while let Some(r) = right.get(at) {
-                matched |= emit(l, r, &mut out)?;
                 at = next[at];
+                // A LEFT row may still need padding after its last match: keep it whole.
+                let last = at == usize::MAX && spec.kind == JoinKind::Inner;
+                let (kept, go_on) = emit(&mut l, r, last, f)?;
+                matched |= kept;
+                if !go_on {
+                    return Ok(());
+                }
             }
         }
-        if !matched && spec.kind == JoinKind::Left {
-            out.push(pad(l));
+        if !matched && spec.kind == JoinKind::Left && !f(&mut pad(l))? {
+            return Ok(());
         }
     }
-    Ok(out)
+    Ok(())
 }

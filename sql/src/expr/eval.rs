@@ -15,14 +15,7 @@ fn tv(b: Option<bool>) -> Value {
 }
 
 fn cmp_holds(op: CmpOp, o: Ordering) -> bool {
-    match op {
-        CmpOp::Eq => o == Ordering::Equal,
-        CmpOp::NotEq => o != Ordering::Equal,
-        CmpOp::Lt => o == Ordering::Less,
-        CmpOp::LtEq => o != Ordering::Greater,
-        CmpOp::Gt => o == Ordering::Greater,
-        CmpOp::GtEq => o != Ordering::Less,
-    }
+    op.holds(o)
 }
 
 /// True only when the predicate is true (NULL and false both reject the row).
