@@ -139,7 +139,15 @@ pub fn put_varint(out: &mut Vec<u8>, mut n: u64) {
 }
 
 /// Reads a LEB128 value at `*pos`, advancing it.
+#[inline]
 pub fn get_varint(bytes: &[u8], pos: &mut usize) -> Result<u64> {
+    // One byte (values under 128, most string lengths): no loop.
+    if let Some(&b) = bytes.get(*pos)
+        && b < 0x80
+    {
+        *pos += 1;
+        return Ok(u64::from(b));
+    }
     let mut n = 0u64;
     for shift in (0..64).step_by(7) {
         let b = *bytes.get(*pos).ok_or_else(|| truncated(*pos))?;

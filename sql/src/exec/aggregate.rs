@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use cosmictron_types::Value;
 
 use super::{ExecCtx, FastMap, Row};
-use crate::error::Result;
+use crate::error::{Result, SqlError};
 use crate::expr::value_ops::{KeyValue, Num, key_of, row_key, sort_cmp, to_num, to_text};
 use crate::expr::{Expr, eval};
 use crate::plan::{AggCall, AggFunc};
@@ -26,25 +26,21 @@ struct Acc {
 }
 
 impl Acc {
-    fn add(&mut self, call: &AggCall, v: Value) {
+    /// Folds one argument value in (borrowed: most aggregates only read it).
+    fn add(&mut self, call: &AggCall, v: &Value) {
         if call.func == AggFunc::AnyValue {
-            self.last = Some(v);
+            self.last = Some(v.clone());
             return;
         }
         if v.is_null() {
             return;
         }
-        if call.distinct
-            && !self
-                .seen
-                .get_or_insert_with(HashSet::new)
-                .insert(key_of(&v))
-        {
+        if call.distinct && !self.seen.get_or_insert_with(HashSet::new).insert(key_of(v)) {
             return;
         }
         self.count += 1;
         match call.func {
-            AggFunc::Sum | AggFunc::Total | AggFunc::Avg => match to_num(&v) {
+            AggFunc::Sum | AggFunc::Total | AggFunc::Avg => match to_num(v) {
                 Some(Num::Int(i)) if !self.is_float => match self.int_sum.checked_add(i) {
                     Some(s) => self.int_sum = s,
                     None => {
@@ -65,7 +61,7 @@ impl Acc {
                 let better = match &self.best {
                     None => true,
                     Some(b) => {
-                        let o = sort_cmp(&v, b);
+                        let o = sort_cmp(v, b);
                         if call.func == AggFunc::Min {
                             o.is_lt()
                         } else {
@@ -74,11 +70,11 @@ impl Acc {
                     }
                 };
                 if better {
-                    self.best = Some(v);
+                    self.best = Some(v.clone());
                 }
             }
             AggFunc::GroupConcat => {
-                let t = to_text(&v).unwrap_or_default();
+                let t = to_text(v).unwrap_or_default();
                 match &mut self.text {
                     None => self.text = Some(t),
                     Some(s) => {
@@ -203,7 +199,16 @@ impl<'p> Aggregator<'p> {
         for (call, acc) in self.aggs.iter().zip(&mut group.accs) {
             match (&call.func, &call.arg) {
                 (AggFunc::CountStar, _) => acc.count += 1,
-                (_, Some(arg)) => acc.add(call, eval(arg, row, ctx)?),
+                // A plain column argument (`SUM(score)`) is read in place.
+                (_, Some(Expr::Column(i))) => match row.get(*i) {
+                    Some(v) => acc.add(call, v),
+                    None => {
+                        return Err(SqlError::type_err(format!(
+                            "internal: column {i} out of range"
+                        )));
+                    }
+                },
+                (_, Some(arg)) => acc.add(call, &eval(arg, row, ctx)?),
                 (_, None) => {}
             }
         }

@@ -161,6 +161,12 @@ fn fetch(scan: &Scan, ctx: &ExecCtx<'_>) -> Result<Option<(Vec<Row>, bool)>> {
                 }
             }
             let index_name = &scan.schema.indexes[*index].name;
+            if let ([key], true) = (wanted.as_slice(), *primary) {
+                // A point query: at most one row, no list to grow.
+                ctx.tick(1)?;
+                let rows: Vec<Row> = ctx.snapshot.get(name, key)?.into_iter().collect();
+                return Ok(Some((rows, true)));
+            }
             let mut rows = Vec::new();
             for key in wanted {
                 ctx.tick(1)?;
@@ -354,8 +360,12 @@ impl Decoder<'_> {
             *row = decode_row(self.columns, data).map_err(err)?;
             return Ok(());
         };
-        row.clear();
-        row.resize(self.columns.len(), Value::Null);
+        // A buffer still of the row's width holds NULL in every column not decoded (those
+        // are never written), so only a taken or fresh one needs resetting.
+        if row.len() != self.columns.len() {
+            row.clear();
+            row.resize(self.columns.len(), Value::Null);
+        }
         // One pass over the row; a column the probe decoded is decoded again (rows that get
         // here passed the filter, and are few when it is selective).
         decode_columns_into(self.columns, data, cols, row).map_err(err)

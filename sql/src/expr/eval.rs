@@ -246,6 +246,12 @@ fn binary(op: BinOp, a: &Expr, b: &Expr, row: &[Value], env: &dyn Env) -> Result
     {
         return Ok(tv(sql_cmp(x, y).map(|o| cmp_holds(cmp, o))));
     }
+    // And `column <op> constant` arithmetic (a GROUP BY key such as `score % 100`).
+    if let BinOp::Arith(arith_op) = op
+        && let (Some(x), Some(y)) = (operand(a, row, env), operand(b, row, env))
+    {
+        return Ok(arith(arith_op, x, y));
+    }
     match op {
         BinOp::And => {
             let x = truth(&eval(a, row, env)?);
