@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use cosmictron_types::Value;
 
+use super::flat_rows::FlatRows;
 use super::{ExecCtx, FastMap, Row, execute, scan};
 use crate::error::Result;
 use crate::expr::value_ops::{KeyValue, key_of};
@@ -100,15 +101,15 @@ pub(super) fn join_each(
         return Ok(());
     }
     let right = match lookup_right(&spec, &left, ctx)? {
-        Some(rows) => rows,
-        None => execute(spec.right, ctx)?,
+        Some(rows) => FlatRows::from_rows(rows)?,
+        None => FlatRows::collect(spec.right, ctx)?,
     };
     let mut emitted = 0;
     let mut row = Vec::new();
     // The joined row is built in one reused buffer; the left row is cloned, or moved in on
     // its last match of an inner join (nothing reads it after). Returns (kept, go on).
     let mut emit = |l: &mut Row,
-                    r: &Row,
+                    r: &[Value],
                     last: bool,
                     f: &mut dyn FnMut(&mut Row) -> Result<bool>|
      -> Result<(bool, bool)> {
@@ -136,7 +137,7 @@ pub(super) fn join_each(
     if spec.left_keys.is_empty() {
         for mut l in left {
             let mut matched = false;
-            for r in &right {
+            for r in right.iter() {
                 let (kept, go_on) = emit(&mut l, r, false, f)?;
                 matched |= kept;
                 if !go_on {
@@ -162,7 +163,10 @@ pub(super) fn join_each(
     let mut first: FastMap<JoinKey, usize> =
         FastMap::with_capacity_and_hasher(right.len(), Default::default());
     let mut next: Vec<usize> = vec![usize::MAX; right.len()];
-    for (i, r) in right.iter().enumerate().rev() {
+    for (i, r) in (0..right.len())
+        .rev()
+        .filter_map(|i| Some((i, right.get(i)?)))
+    {
         ctx.tick(1)?;
         if let Some(k) = key_of_row(spec.right_keys, r)?
             && let Some(prev) = first.insert(k, i)

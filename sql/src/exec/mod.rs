@@ -8,6 +8,7 @@
 //! - `raw_filter.rs` leading `column <op> constant` conjuncts tested on the encoded row
 //! - `stream.rs`     row-at-a-time scans, filters and projections
 //! - `join.rs`       hash joins and index lookups of the right side
+//! - `flat_rows.rs`  a join's build side packed into one `Vec<Value>`
 //! - `aggregate.rs`  GROUP BY and aggregate functions
 //! - `ops.rs`        sort, top-k, DISTINCT, LIMIT, set operations
 //!
@@ -16,6 +17,7 @@
 //! queries for correlated subqueries, and the deadline, checked every [`TICK_CHECK`] rows.
 
 mod aggregate;
+mod flat_rows;
 mod join;
 mod ops;
 mod raw_filter;
