@@ -1,8 +1,8 @@
 //! [`FlatRows`]: rows of one width held in a single `Vec<Value>`.
 //!
-//! A hash join keeps its whole build side while it probes. As one `Vec` per row that is an
-//! allocation per row and rows scattered over the heap, visited in random order by the probe;
-//! packed end to end they cost neither.
+//! A hash join keeps both inputs while it probes. As one `Vec` per row that is an allocation
+//! per row and rows scattered over the heap, visited in random order by the probe; packed end
+//! to end they cost neither.
 
 use cosmictron_types::Value;
 
@@ -65,6 +65,10 @@ impl FlatRows {
 
     pub(super) fn get(&self, i: usize) -> Option<&[Value]> {
         (i < self.rows).then(|| &self.values[i * self.width..(i + 1) * self.width])
+    }
+
+    pub(super) fn get_mut(&mut self, i: usize) -> Option<&mut [Value]> {
+        (i < self.rows).then(|| &mut self.values[i * self.width..(i + 1) * self.width])
     }
 
     pub(super) fn iter(&self) -> impl Iterator<Item = &[Value]> {

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use cosmictron_types::Value;
 
 use super::flat_rows::FlatRows;
-use super::{ExecCtx, FastMap, Row, execute, scan};
+use super::{ExecCtx, FastMap, Row, scan};
 use crate::error::Result;
 use crate::expr::value_ops::{KeyValue, key_of};
 use crate::expr::{Expr, eval, eval_predicate};
@@ -28,7 +28,11 @@ const LOOKUP_LEFT_ROWS_MAX: usize = 8192;
 
 /// The right rows whose index key matches some left row's key `k`, through the read policy
 /// and the scan's filters; `None` when a key cannot be used for a lookup (scan instead).
-fn lookup_right(spec: &JoinSpec<'_>, left: &[Row], ctx: &ExecCtx<'_>) -> Result<Option<Vec<Row>>> {
+fn lookup_right(
+    spec: &JoinSpec<'_>,
+    left: &FlatRows,
+    ctx: &ExecCtx<'_>,
+) -> Result<Option<Vec<Row>>> {
     let (Some((k, index)), Plan::Scan(scan)) = (spec.lookup, spec.right) else {
         return Ok(None);
     };
@@ -49,7 +53,7 @@ fn lookup_right(spec: &JoinSpec<'_>, left: &[Row], ctx: &ExecCtx<'_>) -> Result<
     };
     let mut seen = HashSet::new();
     let mut out = Vec::new();
-    for l in left {
+    for l in left.iter() {
         let v = eval(&spec.left_keys[k], l, ctx)?;
         if !seen.insert(key_of(&v)) {
             continue;
@@ -96,8 +100,8 @@ pub(super) fn join_each(
     ctx: &ExecCtx<'_>,
     f: &mut dyn FnMut(&mut Row) -> Result<bool>,
 ) -> Result<()> {
-    let left = execute(spec.left, ctx)?;
-    if left.is_empty() {
+    let mut left = FlatRows::collect(spec.left, ctx)?;
+    if left.len() == 0 {
         return Ok(());
     }
     let right = match lookup_right(&spec, &left, ctx)? {
@@ -108,7 +112,7 @@ pub(super) fn join_each(
     let mut row = Vec::new();
     // The joined row is built in one reused buffer; the left row is cloned, or moved in on
     // its last match of an inner join (nothing reads it after). Returns (kept, go on).
-    let mut emit = |l: &mut Row,
+    let mut emit = |l: &mut [Value],
                     r: &[Value],
                     last: bool,
                     f: &mut dyn FnMut(&mut Row) -> Result<bool>|
@@ -116,7 +120,7 @@ pub(super) fn join_each(
         ctx.tick(1)?;
         row.clear();
         if last {
-            row.append(l);
+            row.extend(l.iter_mut().map(|v| std::mem::replace(v, Value::Null)));
         } else {
             row.extend_from_slice(l);
         }
@@ -130,15 +134,17 @@ pub(super) fn join_each(
         ctx.check_rows(emitted)?;
         Ok((true, f(&mut row)?))
     };
-    let pad = |mut l: Row| {
-        l.extend(std::iter::repeat_n(Value::Null, spec.right_width));
-        l
+    let pad = |l: &[Value]| {
+        let mut row = l.to_vec();
+        row.extend(std::iter::repeat_n(Value::Null, spec.right_width));
+        row
     };
     if spec.left_keys.is_empty() {
-        for mut l in left {
+        for i in 0..left.len() {
+            let Some(l) = left.get_mut(i) else { continue };
             let mut matched = false;
             for r in right.iter() {
-                let (kept, go_on) = emit(&mut l, r, false, f)?;
+                let (kept, go_on) = emit(l, r, false, f)?;
                 matched |= kept;
                 if !go_on {
                     return Ok(());
@@ -174,15 +180,16 @@ pub(super) fn join_each(
             next[i] = prev;
         }
     }
-    for mut l in left {
+    for i in 0..left.len() {
+        let Some(l) = left.get_mut(i) else { continue };
         let mut matched = false;
-        if let Some(k) = key_of_row(spec.left_keys, &l)? {
+        if let Some(k) = key_of_row(spec.left_keys, l)? {
             let mut at = first.get(&k).copied().unwrap_or(usize::MAX);
             while let Some(r) = right.get(at) {
                 at = next[at];
                 // A LEFT row may still need padding after its last match: keep it whole.
                 let last = at == usize::MAX && spec.kind == JoinKind::Inner;
-                let (kept, go_on) = emit(&mut l, r, last, f)?;
+                let (kept, go_on) = emit(l, r, last, f)?;
                 matched |= kept;
                 if !go_on {
                     return Ok(());
