@@ -127,6 +127,44 @@ fn edge(v: Value, ty: ScalarType, lower: bool, inclusive: bool) -> Edge {
     Edge::Unknown
 }
 
+/// A lookup of one single-column primary key (`WHERE id = $1`): the row, if any, without the
+/// key lists of [`fetch`]. `None` when the scan is not that, or its key cannot be converted
+/// exactly (then [`fetch`] decides).
+fn point_get(scan: &Scan, ctx: &ExecCtx<'_>) -> Result<Option<Option<Row>>> {
+    let Access::Lookup {
+        index,
+        keys,
+        primary: true,
+    } = &scan.access
+    else {
+        return Ok(None);
+    };
+    let index_column = scan
+        .schema
+        .indexes
+        .get(*index)
+        .and_then(|i| i.columns.first());
+    let ([key], Some(col)) = (keys.as_slice(), index_column) else {
+        return Ok(None);
+    };
+    let ([e], Some(column)) = (key.as_slice(), scan.schema.columns().get(*col)) else {
+        return Ok(None);
+    };
+    match eq_key(ctx.constant(e)?, column.ty.scalar) {
+        Key::Exact(v) => {
+            ctx.tick(1)?;
+            let row = ctx
+                .snapshot
+                .get(scan.schema.name(), std::slice::from_ref(&v))?;
+            // As `fetch` does: the rows a lookup found count before the filters run.
+            ctx.check_rows(usize::from(row.is_some()))?;
+            Ok(Some(row))
+        }
+        Key::Never => Ok(Some(None)),
+        Key::Unknown => Ok(None),
+    }
+}
+
 /// Rows found through the access path, before policy and filters, and whether they come from
 /// a lookup whose keys were all exact (so the key conjuncts hold); `None`: scan everything.
 fn fetch(scan: &Scan, ctx: &ExecCtx<'_>) -> Result<Option<(Vec<Row>, bool)>> {
@@ -161,12 +199,6 @@ fn fetch(scan: &Scan, ctx: &ExecCtx<'_>) -> Result<Option<(Vec<Row>, bool)>> {
                 }
             }
             let index_name = &scan.schema.indexes[*index].name;
-            if let ([key], true) = (wanted.as_slice(), *primary) {
-                // A point query: at most one row, no list to grow.
-                ctx.tick(1)?;
-                let rows: Vec<Row> = ctx.snapshot.get(name, key)?.into_iter().collect();
-                return Ok(Some((rows, true)));
-            }
             let mut rows = Vec::new();
             for key in wanted {
                 ctx.tick(1)?;
@@ -326,6 +358,14 @@ pub(super) fn for_each(
         ctx.check_rows(yielded)?;
         f(row)
     };
+    if let Some(found) = point_get(scan, ctx)? {
+        if let Some(mut row) = found
+            && keep_with(scan, scan.lookup_filter.as_ref(), &row, ctx)?
+        {
+            counted(&mut row)?;
+        }
+        return Ok(());
+    }
     if let Some((rows, exact)) = fetch(scan, ctx)? {
         let filter = if exact {
             scan.lookup_filter.as_ref()
