@@ -12,6 +12,8 @@
 //!   runs a part. See `docs/performance.md`.
 //! - `cargo run --release -p cosmictron-benches --bin subscriptions`: the subscription
 //!   workloads alone, against their targets.
+//! - `cargo run --release -p cosmictron-benches --bin sql_vs_sqlite -- [--quick] [--out DIR]`:
+//!   five read queries through `cosmictron-sql` against SQLite in memory, same SQL text.
 //!
 //! Layout:
 //! - `items.rs`    the `items` table, its rows, and loading them into a database
@@ -24,6 +26,7 @@
 //! - `bin/subscriptions.rs`   the subscription runner
 //! - `bin/server_load.rs`     the server's load generator
 //! - `bin/compare/`           the comparison runner (its `main.rs` lists its files)
+//! - `bin/sql_vs_sqlite.rs`   SQL against SQLite: lookups, scan, join, GROUP BY
 //! - `modules/bench_items/`   the WASM module the comparison deploys (built for wasm32 by it)
 
 mod chart;

@@ -17,6 +17,7 @@
 //! - `read.rs`          lookups shared by the writer and snapshots
 //! - `table.rs`         row versions in a slab, btree indexes, visibility
 //! - `arena.rs`         row bytes packed into pages
+//! - `row_chunk.rs`     rows copied out by a scan, packed into one reused buffer
 //! - `index.rs`         an index: live entries and history entries
 //! - `key_bytes.rs`     16-byte index keys
 //! - `state.rs`         catalog and schema changes (shared by the writer and recovery)
@@ -69,6 +70,7 @@ mod log_record;
 mod read;
 mod recovery;
 mod recovery_progress;
+mod row_chunk;
 mod schema;
 mod snapshot_file;
 mod snapshot_read;

@@ -82,7 +82,10 @@ pub(crate) fn get(table: &Table, key: &[Value], view: View) -> Result<Option<Vec
         )));
     }
     let key = encode_prefix(table, 0, key)?;
-    Ok(decode_rows(table, find_by_key(table, 0, &key, view))?.pop())
+    find_by_key(table, 0, &key, view)
+        .and_then(|r| table.row_data(r))
+        .map(|data| table.decode(data))
+        .transpose()
 }
 
 pub(crate) fn find(

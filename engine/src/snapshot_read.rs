@@ -13,6 +13,7 @@ use cosmictron_types::Value;
 use crate::database::DbInner;
 use crate::error::{EngineError, Result};
 use crate::read;
+use crate::row_chunk::RowChunk;
 use crate::schema::{TableSchema, TxId};
 use crate::table::{Table, View};
 
@@ -152,14 +153,14 @@ impl Snapshot {
         mut f: impl FnMut(crate::table::RowId, &[u8]) -> Result<()>,
     ) -> Result<()> {
         let mut from = 0;
-        let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+        let mut chunk = RowChunk::with_capacity(CHUNK_ROWS);
         loop {
             chunk.clear();
             let next = self.with_table(table, |t| {
                 Ok(t.scan_slots(from, self.view(), CHUNK_ROWS, &mut chunk))
             })?;
-            for (row, data) in &chunk {
-                f(*row, data)?;
+            for (row, data) in chunk.iter() {
+                f(row, data)?;
             }
             match next {
                 Some(n) => from = n,

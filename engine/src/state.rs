@@ -13,7 +13,8 @@ use crate::table::{RowId, Table};
 #[derive(Debug, Default)]
 pub(crate) struct DbState {
     pub(crate) tables: BTreeMap<TableId, Table>,
-    pub(crate) names: HashMap<String, TableId>,
+    /// Seeded fast hashing: every read resolves its table by name here.
+    pub(crate) names: HashMap<String, TableId, foldhash::quality::RandomState>,
     pub(crate) next_table_id: TableId,
 }
 

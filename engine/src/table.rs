@@ -28,6 +28,7 @@ use crate::arena::{Arena, DataRef};
 use crate::error::{EngineError, Result};
 use crate::index::Index;
 pub(crate) use crate::key_bytes::KeyBytes;
+use crate::row_chunk::RowChunk;
 use crate::schema::{TableSchema, TxId};
 
 /// Slot of a row version in its table; stable while the version exists.
@@ -438,13 +439,13 @@ impl Table {
         from: usize,
         view: View,
         limit: usize,
-        out: &mut Vec<(RowId, Box<[u8]>)>,
+        out: &mut RowChunk,
     ) -> Option<usize> {
         let mut pos = from;
         while pos < self.slots.len() {
             let v = &self.slots[pos];
             if view.sees(v) {
-                out.push((pos as RowId, self.arena.get(v.data).into()));
+                out.push(pos as RowId, self.arena.get(v.data));
                 if out.len() >= limit {
                     return Some(pos + 1);
                 }

@@ -37,7 +37,8 @@ struct CacheEntry {
 
 #[derive(Debug, Default)]
 struct Cache {
-    by_sql: HashMap<String, Vec<CacheEntry>>,
+    /// Seeded fast hashing: a cached point query's lookup hashes its whole SQL text.
+    by_sql: HashMap<String, Vec<CacheEntry>, foldhash::quality::RandomState>,
     entries: usize,
 }
 

@@ -10,6 +10,7 @@
 //! - `column_type.rs` [`ScalarType`] and [`ColumnType`] (a scalar, nullable for `Option<T>`)
 //! - `schema.rs`      [`TableDef`] with columns, primary key, indexes, foreign keys, flags, policies
 //! - `row_codec.rs`   [`encode_row`] / [`decode_row`]: the binary row format
+//! - `column_locator.rs` [`ColumnLocator`]: one column's bytes in a row, without decoding it
 //! - `key.rs`         [`encode_key`]: memcomparable index keys
 //! - `http.rs`        module HTTP routes: [`RouteSpec`], [`PathPattern`], [`RouteRequest`] / [`RouteResponse`]
 //! - `view.rs`        module views: [`ViewSpec`] and the rows a view answers with
@@ -29,6 +30,7 @@
 //! # Ok::<(), cosmictron_types::TypeError>(())
 //! ```
 
+mod column_locator;
 mod column_type;
 mod connection;
 mod error;
@@ -39,6 +41,7 @@ mod schema;
 mod value;
 mod view;
 
+pub use column_locator::ColumnLocator;
 pub use column_type::{ColumnType, ScalarType};
 pub use connection::ConnectionId;
 pub use error::{Result, TypeError};
@@ -48,7 +51,8 @@ pub use http::{
 };
 pub use key::{KeySink, encode_key, encode_key_value};
 pub use row_codec::{
-    decode_column, decode_row, encode_row, encode_row_into, get_varint, put_varint,
+    decode_column, decode_columns_into, decode_row, encode_row, encode_row_into, get_varint,
+    put_varint,
 };
 pub use schema::{
     AddColumn, ColumnDef, ForeignKeyDef, IndexDef, OnDelete, TableDef, is_identifier,

@@ -139,7 +139,15 @@ pub fn put_varint(out: &mut Vec<u8>, mut n: u64) {
 }
 
 /// Reads a LEB128 value at `*pos`, advancing it.
+#[inline]
 pub fn get_varint(bytes: &[u8], pos: &mut usize) -> Result<u64> {
+    // One byte (values under 128, most string lengths): no loop.
+    if let Some(&b) = bytes.get(*pos)
+        && b < 0x80
+    {
+        *pos += 1;
+        return Ok(u64::from(b));
+    }
     let mut n = 0u64;
     for shift in (0..64).step_by(7) {
         let b = *bytes.get(*pos).ok_or_else(|| truncated(*pos))?;
@@ -185,6 +193,35 @@ pub fn decode_column(columns: &[ColumnDef], bytes: &[u8], index: usize) -> Resul
         .get(index)
         .ok_or_else(|| TypeError::Decode(format!("no column at position {index}")))?;
     decode_column_at(col, bytes, &mut pos)
+}
+
+/// Decodes the columns at `wanted` (ascending positions) into the same positions of `out`,
+/// in one pass over the row, skipping the others; `out` holds at least as many values as
+/// there are columns, and its other positions are left as they are.
+pub fn decode_columns_into(
+    columns: &[ColumnDef],
+    bytes: &[u8],
+    wanted: &[usize],
+    out: &mut [Value],
+) -> Result<()> {
+    let mut pos = 0;
+    let mut next = 0;
+    for &index in wanted {
+        let col = columns
+            .get(index)
+            .filter(|_| index >= next)
+            .ok_or_else(|| TypeError::Decode(format!("no column at position {index}")))?;
+        for skipped in &columns[next..index] {
+            skip_column(skipped, bytes, &mut pos)?;
+        }
+        let value = decode_column_at(col, bytes, &mut pos)?;
+        let slot = out
+            .get_mut(index)
+            .ok_or_else(|| TypeError::Decode(format!("no slot for column {index}")))?;
+        *slot = value;
+        next = index + 1;
+    }
+    Ok(())
 }
 
 fn take<'a>(bytes: &'a [u8], pos: &mut usize, n: usize) -> Result<&'a [u8]> {
@@ -339,6 +376,30 @@ mod tests {
             prop_assert_eq!(bytes.len(), encoded_len(&columns, &values));
             for (i, v) in values.iter().enumerate() {
                 prop_assert_eq!(&decode_column(&columns, &bytes, i).expect("column"), v);
+                // The raw bytes of a column are its encoding without null tag or length.
+                let mut alone = Vec::new();
+                if !v.is_null() {
+                    encode_scalar(v, &mut alone);
+                    if columns[i].ty.scalar.fixed_width().is_none() {
+                        let mut len = 0;
+                        get_varint(&alone, &mut len).expect("length");
+                        alone.drain(..len);
+                    }
+                }
+                let mut one = vec![Value::Null; columns.len()];
+                decode_columns_into(&columns, &bytes, &[i], &mut one).expect("one column");
+                prop_assert_eq!(&one[i], v);
+                let locator = crate::ColumnLocator::new(&columns, i).expect("locator");
+                let raw = locator.bytes(&bytes).expect("raw column");
+                prop_assert_eq!(raw, (!v.is_null()).then_some(alone.as_slice()));
+            }
+            // Every other column, in one pass.
+            let odd: Vec<usize> = (1..values.len()).step_by(2).collect();
+            let mut some = vec![Value::Null; columns.len()];
+            decode_columns_into(&columns, &bytes, &odd, &mut some).expect("some columns");
+            for (i, v) in values.iter().enumerate() {
+                let expected = if i % 2 == 1 { v.clone() } else { Value::Null };
+                prop_assert_eq!(&some[i], &expected);
             }
             // Deterministic: encoding again gives the same bytes.
             prop_assert_eq!(encode_row(&columns, &values).expect("encode"), bytes.clone());

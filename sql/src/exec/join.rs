@@ -1,11 +1,12 @@
 //! Joins: a hash join on the equality keys (built on the right input), or a nested loop when
 //! there are none; a residual predicate on the joined row; NULL padding for LEFT joins.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use cosmictron_types::Value;
 
-use super::{ExecCtx, Row, execute, scan};
+use super::flat_rows::FlatRows;
+use super::{ExecCtx, FastMap, Row, scan};
 use crate::error::Result;
 use crate::expr::value_ops::{KeyValue, key_of};
 use crate::expr::{Expr, eval, eval_predicate};
@@ -27,7 +28,11 @@ const LOOKUP_LEFT_ROWS_MAX: usize = 8192;
 
 /// The right rows whose index key matches some left row's key `k`, through the read policy
 /// and the scan's filters; `None` when a key cannot be used for a lookup (scan instead).
-fn lookup_right(spec: &JoinSpec<'_>, left: &[Row], ctx: &ExecCtx<'_>) -> Result<Option<Vec<Row>>> {
+fn lookup_right(
+    spec: &JoinSpec<'_>,
+    left: &FlatRows,
+    ctx: &ExecCtx<'_>,
+) -> Result<Option<Vec<Row>>> {
     let (Some((k, index)), Plan::Scan(scan)) = (spec.lookup, spec.right) else {
         return Ok(None);
     };
@@ -48,7 +53,7 @@ fn lookup_right(spec: &JoinSpec<'_>, left: &[Row], ctx: &ExecCtx<'_>) -> Result<
     };
     let mut seen = HashSet::new();
     let mut out = Vec::new();
-    for l in left {
+    for l in left.iter() {
         let v = eval(&spec.left_keys[k], l, ctx)?;
         if !seen.insert(key_of(&v)) {
             continue;
@@ -89,46 +94,67 @@ fn key(exprs: &[Expr], row: &[Value], ctx: &ExecCtx<'_>) -> Result<Option<Vec<Ke
     Ok(Some(out))
 }
 
-pub(super) fn join(spec: JoinSpec<'_>, ctx: &ExecCtx<'_>) -> Result<Vec<Row>> {
-    let left = execute(spec.left, ctx)?;
-    if left.is_empty() {
-        return Ok(Vec::new());
+/// Calls `f` with each joined row (lent, as in `stream::each_row`) until it returns false.
+pub(super) fn join_each(
+    spec: JoinSpec<'_>,
+    ctx: &ExecCtx<'_>,
+    f: &mut dyn FnMut(&mut Row) -> Result<bool>,
+) -> Result<()> {
+    let mut left = FlatRows::collect(spec.left, ctx)?;
+    if left.len() == 0 {
+        return Ok(());
     }
     let right = match lookup_right(&spec, &left, ctx)? {
-        Some(rows) => rows,
-        None => execute(spec.right, ctx)?,
+        Some(rows) => FlatRows::from_rows(rows)?,
+        None => FlatRows::collect(spec.right, ctx)?,
     };
-    let mut out = Vec::new();
-    let emit = |l: &Row, r: &Row, out: &mut Vec<Row>| -> Result<bool> {
+    let mut emitted = 0;
+    let mut row = Vec::new();
+    // The joined row is built in one reused buffer; the left row is cloned, or moved in on
+    // its last match of an inner join (nothing reads it after). Returns (kept, go on).
+    let mut emit = |l: &mut [Value],
+                    r: &[Value],
+                    last: bool,
+                    f: &mut dyn FnMut(&mut Row) -> Result<bool>|
+     -> Result<(bool, bool)> {
         ctx.tick(1)?;
-        let mut row = Vec::with_capacity(l.len() + r.len());
-        row.extend_from_slice(l);
+        row.clear();
+        if last {
+            row.extend(l.iter_mut().map(|v| std::mem::replace(v, Value::Null)));
+        } else {
+            row.extend_from_slice(l);
+        }
         row.extend_from_slice(r);
         if let Some(p) = spec.residual
             && !eval_predicate(p, &row, ctx)?
         {
-            return Ok(false);
+            return Ok((false, true));
         }
-        out.push(row);
-        ctx.check_rows(out.len())?;
-        Ok(true)
+        emitted += 1;
+        ctx.check_rows(emitted)?;
+        Ok((true, f(&mut row)?))
     };
-    let pad = |l: &Row| {
-        let mut row = l.clone();
+    let pad = |l: &[Value]| {
+        let mut row = l.to_vec();
         row.extend(std::iter::repeat_n(Value::Null, spec.right_width));
         row
     };
     if spec.left_keys.is_empty() {
-        for l in &left {
+        for i in 0..left.len() {
+            let Some(l) = left.get_mut(i) else { continue };
             let mut matched = false;
-            for r in &right {
-                matched |= emit(l, r, &mut out)?;
+            for r in right.iter() {
+                let (kept, go_on) = emit(l, r, false, f)?;
+                matched |= kept;
+                if !go_on {
+                    return Ok(());
+                }
             }
-            if !matched && spec.kind == JoinKind::Left {
-                out.push(pad(l));
+            if !matched && spec.kind == JoinKind::Left && !f(&mut pad(l))? {
+                return Ok(());
             }
         }
-        return Ok(out);
+        return Ok(());
     }
     // Chained buckets: the map holds each key's first right row, `next` links the others, so
     // building allocates nothing per row. A single key is hashed as itself, not as a Vec.
@@ -140,9 +166,13 @@ pub(super) fn join(spec: JoinSpec<'_>, ctx: &ExecCtx<'_>) -> Result<Vec<Row>> {
         }
         Ok(key(exprs, row, ctx)?.map(JoinKey::Many))
     };
-    let mut first: HashMap<JoinKey, usize> = HashMap::with_capacity(right.len());
+    let mut first: FastMap<JoinKey, usize> =
+        FastMap::with_capacity_and_hasher(right.len(), Default::default());
     let mut next: Vec<usize> = vec![usize::MAX; right.len()];
-    for (i, r) in right.iter().enumerate().rev() {
+    for (i, r) in (0..right.len())
+        .rev()
+        .filter_map(|i| Some((i, right.get(i)?)))
+    {
         ctx.tick(1)?;
         if let Some(k) = key_of_row(spec.right_keys, r)?
             && let Some(prev) = first.insert(k, i)
@@ -150,18 +180,25 @@ pub(super) fn join(spec: JoinSpec<'_>, ctx: &ExecCtx<'_>) -> Result<Vec<Row>> {
             next[i] = prev;
         }
     }
-    for l in &left {
+    for i in 0..left.len() {
+        let Some(l) = left.get_mut(i) else { continue };
         let mut matched = false;
         if let Some(k) = key_of_row(spec.left_keys, l)? {
             let mut at = first.get(&k).copied().unwrap_or(usize::MAX);
             while let Some(r) = right.get(at) {
-                matched |= emit(l, r, &mut out)?;
                 at = next[at];
+                // A LEFT row may still need padding after its last match: keep it whole.
+                let last = at == usize::MAX && spec.kind == JoinKind::Inner;
+                let (kept, go_on) = emit(l, r, last, f)?;
+                matched |= kept;
+                if !go_on {
+                    return Ok(());
+                }
             }
         }
-        if !matched && spec.kind == JoinKind::Left {
-            out.push(pad(l));
+        if !matched && spec.kind == JoinKind::Left && !f(&mut pad(l))? {
+            return Ok(());
         }
     }
-    Ok(out)
+    Ok(())
 }

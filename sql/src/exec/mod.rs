@@ -1,15 +1,28 @@
-//! Execution: runs a [`Plan`] against one snapshot, operator by operator, each producing its
-//! rows in full (queries here are bounded by [`SqlConfig`]'s row and time limits, and the
-//! engine's reads copy rows out anyway).
+//! Execution: runs a [`Plan`] against one snapshot. Scans, filters, projections, the output
+//! of joins and the aggregates over them are pipelined, a row at a time (`stream.rs`); join
+//! inputs, sorts and set operations are produced in full (queries here are bounded by
+//! [`SqlConfig`]'s row and time limits).
+//!
+//! Layout:
+//! - `scan.rs`       base-table scans: access paths, read policy, lazy decoding
+//! - `raw_filter.rs` leading `column <op> constant` conjuncts tested on the encoded row
+//! - `stream.rs`     row-at-a-time scans, filters and projections
+//! - `join.rs`       hash joins and index lookups of the right side
+//! - `flat_rows.rs`  a join's build side packed into one `Vec<Value>`
+//! - `aggregate.rs`  GROUP BY and aggregate functions
+//! - `ops.rs`        sort, top-k, DISTINCT, LIMIT, set operations
 //!
 //! [`ExecCtx`] carries what every operator needs: the snapshot, parameters, the caller (for
 //! `$identity` and the RLS bypass), subquery plans with their results, the rows of enclosing
 //! queries for correlated subqueries, and the deadline, checked every [`TICK_CHECK`] rows.
 
 mod aggregate;
+mod flat_rows;
 mod join;
 mod ops;
+mod raw_filter;
 mod scan;
+mod stream;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -22,7 +35,7 @@ use cosmictron_types::Value;
 use crate::config::{Caller, SqlConfig};
 use crate::error::{Result, SqlError};
 use crate::expr::value_ops::{KeyValue, row_key};
-use crate::expr::{Env, eval, eval_predicate};
+use crate::expr::{Env, eval};
 use crate::plan::{Plan, SubqueryPlan};
 use crate::views::{ViewDef, ViewSource};
 
@@ -30,6 +43,10 @@ pub(crate) use ops::compare as sort_compare;
 pub(crate) use scan::{Key, eq_key};
 
 pub(crate) type Row = Vec<Value>;
+
+/// Hash maps of the executor's joins and groups: seeded per process, and much faster than
+/// the standard SipHash on the short keys they hold.
+pub(super) type FastMap<K, V> = HashMap<K, V, foldhash::quality::RandomState>;
 
 /// A correlated subquery and the key of the enclosing row it ran for.
 type MemoKey = (usize, Vec<KeyValue>);
@@ -223,11 +240,17 @@ pub(crate) fn execute_at_most(
     };
     match plan {
         Plan::Scan(scan) => scan::scan(scan, ctx, Some(max)),
-        Plan::Project { input, exprs } if matches!(**input, Plan::Scan(_)) => {
-            let rows = execute_at_most(input, ctx, Some(max))?;
-            rows.iter()
-                .map(|row| exprs.iter().map(|e| eval(e, row, ctx)).collect())
-                .collect()
+        Plan::Project { input, .. } if matches!(**input, Plan::Scan(_)) => {
+            if max == 0 {
+                execute_at_most(input, ctx, Some(0))?;
+                return Ok(Vec::new());
+            }
+            let mut out = Vec::new();
+            stream::each_row(plan, ctx, &mut |row| {
+                out.push(std::mem::take(row));
+                Ok(out.len() < max)
+            })?;
+            Ok(out)
         }
         Plan::Truncate { input, width } => {
             let mut rows = execute_at_most(input, ctx, Some(max))?;
@@ -246,60 +269,19 @@ pub(crate) fn execute(plan: &Plan, ctx: &ExecCtx<'_>) -> Result<Vec<Row>> {
         Plan::Unit => Ok(vec![Vec::new()]),
         Plan::View(view) => ctx.view_rows(view),
         Plan::Scan(scan) => scan::scan(scan, ctx, None),
-        Plan::Filter { input, predicate } => {
-            let rows = execute(input, ctx)?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                ctx.tick(1)?;
-                if eval_predicate(predicate, &row, ctx)? {
-                    out.push(row);
-                }
-            }
-            Ok(out)
-        }
-        Plan::Project { input, exprs } => {
-            let rows = execute(input, ctx)?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                ctx.tick(1)?;
-                out.push(
-                    exprs
-                        .iter()
-                        .map(|e| eval(e, &row, ctx))
-                        .collect::<Result<Row>>()?,
-                );
-            }
-            Ok(out)
-        }
-        Plan::Join {
-            left,
-            right,
-            kind,
-            left_keys,
-            right_keys,
-            residual,
-            right_width,
-            lookup,
-        } => join::join(
-            join::JoinSpec {
-                left,
-                right,
-                kind: *kind,
-                left_keys,
-                right_keys,
-                residual: residual.as_ref(),
-                right_width: *right_width,
-                lookup: *lookup,
-            },
-            ctx,
-        ),
+        Plan::Filter { .. } | Plan::Project { .. } => stream::collect(plan, ctx),
+        Plan::Join { .. } => stream::collect(plan, ctx),
         Plan::Aggregate {
             input,
             group_by,
             aggs,
         } => {
-            let rows = execute(input, ctx)?;
-            aggregate::aggregate(rows, group_by, aggs, ctx)
+            let mut aggregator = aggregate::Aggregator::new(group_by, aggs);
+            stream::each_row(input, ctx, &mut |row| {
+                aggregator.add(row, ctx)?;
+                Ok(true)
+            })?;
+            Ok(aggregator.finish())
         }
         Plan::Sort { input, keys } => {
             let rows = execute(input, ctx)?;

@@ -9,8 +9,9 @@ use std::collections::HashSet;
 use std::ops::Bound;
 
 use cosmictron_engine::EngineError;
-use cosmictron_types::{ScalarType, Value, decode_column, decode_row};
+use cosmictron_types::{ScalarType, Value, decode_column, decode_columns_into, decode_row};
 
+use super::raw_filter::RawFilter;
 use super::{ExecCtx, Row};
 use crate::error::{Result, SqlError};
 use crate::expr::value_ops::{Num, row_key, to_num};
@@ -126,6 +127,44 @@ fn edge(v: Value, ty: ScalarType, lower: bool, inclusive: bool) -> Edge {
     Edge::Unknown
 }
 
+/// A lookup of one single-column primary key (`WHERE id = $1`): the row, if any, without the
+/// key lists of [`fetch`]. `None` when the scan is not that, or its key cannot be converted
+/// exactly (then [`fetch`] decides).
+fn point_get(scan: &Scan, ctx: &ExecCtx<'_>) -> Result<Option<Option<Row>>> {
+    let Access::Lookup {
+        index,
+        keys,
+        primary: true,
+    } = &scan.access
+    else {
+        return Ok(None);
+    };
+    let index_column = scan
+        .schema
+        .indexes
+        .get(*index)
+        .and_then(|i| i.columns.first());
+    let ([key], Some(col)) = (keys.as_slice(), index_column) else {
+        return Ok(None);
+    };
+    let ([e], Some(column)) = (key.as_slice(), scan.schema.columns().get(*col)) else {
+        return Ok(None);
+    };
+    match eq_key(ctx.constant(e)?, column.ty.scalar) {
+        Key::Exact(v) => {
+            ctx.tick(1)?;
+            let row = ctx
+                .snapshot
+                .get(scan.schema.name(), std::slice::from_ref(&v))?;
+            // As `fetch` does: the rows a lookup found count before the filters run.
+            ctx.check_rows(usize::from(row.is_some()))?;
+            Ok(Some(row))
+        }
+        Key::Never => Ok(Some(None)),
+        Key::Unknown => Ok(None),
+    }
+}
+
 /// Rows found through the access path, before policy and filters, and whether they come from
 /// a lookup whose keys were all exact (so the key conjuncts hold); `None`: scan everything.
 fn fetch(scan: &Scan, ctx: &ExecCtx<'_>) -> Result<Option<(Vec<Row>, bool)>> {
@@ -154,7 +193,8 @@ fn fetch(scan: &Scan, ctx: &ExecCtx<'_>) -> Result<Option<(Vec<Row>, bool)>> {
                         Key::Unknown => return Ok(None),
                     }
                 }
-                if seen.insert(row_key(&values)) {
+                // One key (a point query) needs no duplicate check.
+                if keys.len() == 1 || seen.insert(row_key(&values)) {
                     wanted.push(values);
                 }
             }
@@ -285,72 +325,104 @@ fn filter_columns(scan: &Scan, ctx: &ExecCtx<'_>) -> Option<Vec<usize>> {
 
 /// The rows of a table scan, at most `row_limit` of them (LIMIT push-down).
 pub(super) fn scan(scan: &Scan, ctx: &ExecCtx<'_>, row_limit: Option<usize>) -> Result<Vec<Row>> {
-    check_visible(scan, ctx)?;
     let limit = row_limit.unwrap_or(usize::MAX);
+    if limit == 0 {
+        check_visible(scan, ctx)?;
+        // A lookup's keys are still evaluated: their errors (a missing parameter) stand.
+        if !matches!(scan.access, Access::Full) {
+            fetch(scan, ctx)?;
+        }
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for_each(scan, ctx, &mut |row| {
+        out.push(std::mem::take(row));
+        Ok(out.len() < limit)
+    })?;
+    Ok(out)
+}
+
+/// Calls `f` with each row of the scan that passes the read policy and the filters, until
+/// it returns false. The row is lent in a buffer that `f` may take the values out of: a
+/// consumer that folds rows (an aggregate) allocates nothing per row.
+pub(super) fn for_each(
+    scan: &Scan,
+    ctx: &ExecCtx<'_>,
+    f: &mut dyn FnMut(&mut Row) -> Result<bool>,
+) -> Result<()> {
+    check_visible(scan, ctx)?;
+    let mut yielded = 0;
+    // The bound on intermediate rows applies to a scan's output whether or not it is held.
+    let mut counted = |row: &mut Row| -> Result<bool> {
+        yielded += 1;
+        ctx.check_rows(yielded)?;
+        f(row)
+    };
+    if let Some(found) = point_get(scan, ctx)? {
+        if let Some(mut row) = found
+            && keep_with(scan, scan.lookup_filter.as_ref(), &row, ctx)?
+        {
+            counted(&mut row)?;
+        }
+        return Ok(());
+    }
     if let Some((rows, exact)) = fetch(scan, ctx)? {
         let filter = if exact {
             scan.lookup_filter.as_ref()
         } else {
             scan.filter.as_ref()
         };
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            if out.len() >= limit {
+        for mut row in rows {
+            if keep_with(scan, filter, &row, ctx)? && !counted(&mut row)? {
                 break;
             }
-            if keep_with(scan, filter, &row, ctx)? {
-                out.push(row);
-            }
         }
-        return Ok(out);
+        return Ok(());
     }
-    if limit == 0 {
-        return Ok(Vec::new());
-    }
-    full_scan(scan, ctx, limit)
+    full_scan(scan, ctx, &mut counted)
 }
 
-/// Decodes rows lazily: the columns the policy and filters read first (into a reused buffer),
-/// then, for rows that pass, only the columns the query reads.
+/// Decodes rows lazily: the raw filter first, on the encoded row; then the columns the
+/// policy and filters read (into a reused buffer); then, for rows that pass, only the columns
+/// the query reads.
 struct Decoder<'s> {
     columns: &'s [cosmictron_types::ColumnDef],
+    raw: Option<RawFilter>,
     probe_columns: Option<Vec<usize>>,
     output_columns: Option<Vec<usize>>,
     probe: Row,
 }
 
 impl Decoder<'_> {
-    fn output(&mut self, data: &[u8]) -> Result<Row> {
+    fn output(&mut self, data: &[u8], row: &mut Row) -> Result<()> {
         let err = |e| SqlError::from(EngineError::from(e));
         let Some(cols) = &self.output_columns else {
-            return decode_row(self.columns, data).map_err(err);
+            *row = decode_row(self.columns, data).map_err(err)?;
+            return Ok(());
         };
-        let mut row = vec![Value::Null; self.columns.len()];
-        for &c in cols {
-            row[c] = if self.probe[c].is_null() {
-                decode_column(self.columns, data, c).map_err(err)?
-            } else {
-                std::mem::replace(&mut self.probe[c], Value::Null)
-            };
+        // A buffer still of the row's width holds NULL in every column not decoded (those
+        // are never written), so only a taken or fresh one needs resetting.
+        if row.len() != self.columns.len() {
+            row.clear();
+            row.resize(self.columns.len(), Value::Null);
         }
-        Ok(row)
+        // One pass over the row; a column the probe decoded is decoded again (rows that get
+        // here passed the filter, and are few when it is selective).
+        decode_columns_into(self.columns, data, cols, row).map_err(err)
     }
 
-    /// The row if it passes the policy and the filters.
-    fn next(&mut self, scan: &Scan, data: &[u8], ctx: &ExecCtx<'_>) -> Result<Option<Row>> {
-        let err = |e| SqlError::from(EngineError::from(e));
+    /// Decodes the row into `row` and returns true if it passes the policy and the filters.
+    fn next(&mut self, scan: &Scan, data: &[u8], ctx: &ExecCtx<'_>, row: &mut Row) -> Result<bool> {
+        if let Some(raw) = &self.raw
+            && raw.rejects(self.columns, data)?
+        {
+            return Ok(false);
+        }
         let Some(probe_columns) = self.probe_columns.take() else {
-            let row = match &self.output_columns {
-                None => decode_row(self.columns, data).map_err(err)?,
-                Some(_) => self.output(data)?,
-            };
-            return Ok(if keep(scan, &row, ctx)? {
-                Some(row)
-            } else {
-                None
-            });
+            self.output(data, row)?;
+            return keep(scan, row, ctx);
         };
-        let result = self.probe_then_output(scan, &probe_columns, data, ctx);
+        let result = self.probe_then_output(scan, &probe_columns, data, ctx, row);
         for &c in &probe_columns {
             self.probe[c] = Value::Null;
         }
@@ -364,37 +436,44 @@ impl Decoder<'_> {
         probe_columns: &[usize],
         data: &[u8],
         ctx: &ExecCtx<'_>,
-    ) -> Result<Option<Row>> {
+        row: &mut Row,
+    ) -> Result<bool> {
         let err = |e| SqlError::from(EngineError::from(e));
         for &c in probe_columns {
             self.probe[c] = decode_column(self.columns, data, c).map_err(err)?;
         }
         if keep(scan, &self.probe, ctx)? {
-            Ok(Some(self.output(data)?))
+            self.output(data, row)?;
+            Ok(true)
         } else {
-            Ok(None)
+            Ok(false)
         }
     }
 }
 
-fn full_scan(scan: &Scan, ctx: &ExecCtx<'_>, limit: usize) -> Result<Vec<Row>> {
+fn full_scan(
+    scan: &Scan,
+    ctx: &ExecCtx<'_>,
+    f: &mut dyn FnMut(&mut Row) -> Result<bool>,
+) -> Result<()> {
     let columns = scan.schema.columns();
     let mut decoder = Decoder {
         columns,
+        raw: RawFilter::compile(scan, ctx),
         probe_columns: filter_columns(scan, ctx),
         output_columns: scan.used.subset(),
         probe: vec![Value::Null; columns.len()],
     };
-    let mut out = Vec::new();
+    let mut row = Vec::new();
     let mut failure: Option<SqlError> = None;
     let result = ctx.snapshot.scan_raw(scan.schema.name(), |data| {
         let step = (|| -> Result<bool> {
             ctx.tick(1)?;
-            if let Some(row) = decoder.next(scan, data, ctx)? {
-                out.push(row);
-                ctx.check_rows(out.len())?;
+            if decoder.next(scan, data, ctx, &mut row)? {
+                f(&mut row)
+            } else {
+                Ok(true)
             }
-            Ok(out.len() < limit)
         })();
         match step {
             Ok(true) => Ok(()),
@@ -410,9 +489,9 @@ fn full_scan(scan: &Scan, ctx: &ExecCtx<'_>, limit: usize) -> Result<Vec<Row>> {
     }
     match result {
         // Our own early stop (enough rows for the LIMIT).
-        Err(EngineError::Limit(m)) if m == STOP => Ok(out),
+        Err(EngineError::Limit(m)) if m == STOP => Ok(()),
         Err(e) => Err(e.into()),
-        Ok(()) => Ok(out),
+        Ok(()) => Ok(()),
     }
 }
 

@@ -15,14 +15,7 @@ fn tv(b: Option<bool>) -> Value {
 }
 
 fn cmp_holds(op: CmpOp, o: Ordering) -> bool {
-    match op {
-        CmpOp::Eq => o == Ordering::Equal,
-        CmpOp::NotEq => o != Ordering::Equal,
-        CmpOp::Lt => o == Ordering::Less,
-        CmpOp::LtEq => o != Ordering::Greater,
-        CmpOp::Gt => o == Ordering::Greater,
-        CmpOp::GtEq => o != Ordering::Less,
-    }
+    op.holds(o)
 }
 
 /// True only when the predicate is true (NULL and false both reject the row).
@@ -252,6 +245,12 @@ fn binary(op: BinOp, a: &Expr, b: &Expr, row: &[Value], env: &dyn Env) -> Result
         && let (Some(x), Some(y)) = (operand(a, row, env), operand(b, row, env))
     {
         return Ok(tv(sql_cmp(x, y).map(|o| cmp_holds(cmp, o))));
+    }
+    // And `column <op> constant` arithmetic (a GROUP BY key such as `score % 100`).
+    if let BinOp::Arith(arith_op) = op
+        && let (Some(x), Some(y)) = (operand(a, row, env), operand(b, row, env))
+    {
+        return Ok(arith(arith_op, x, y));
     }
     match op {
         BinOp::And => {

@@ -35,6 +35,19 @@ pub(crate) enum CmpOp {
 }
 
 impl CmpOp {
+    /// Whether `a <op> b` holds when `a.cmp(b)` is `o`.
+    pub(crate) fn holds(self, o: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        match self {
+            CmpOp::Eq => o == Equal,
+            CmpOp::NotEq => o != Equal,
+            CmpOp::Lt => o == Less,
+            CmpOp::LtEq => o != Greater,
+            CmpOp::Gt => o == Greater,
+            CmpOp::GtEq => o != Less,
+        }
+    }
+
     /// The operator with its operands swapped (`a < b` is `b > a`).
     pub(crate) fn flip(self) -> CmpOp {
         match self {

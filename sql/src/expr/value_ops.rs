@@ -147,7 +147,7 @@ fn cmp_num(a: Num, b: Num) -> Ordering {
 }
 
 /// Exact comparison of two integer-class values, including u64 beyond i64.
-fn int128(v: &Value) -> Option<i128> {
+pub(crate) fn int128(v: &Value) -> Option<i128> {
     Some(match v {
         Value::Bool(b) => i128::from(*b),
         Value::I8(n) => (*n).into(),
