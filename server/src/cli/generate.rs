@@ -96,17 +96,7 @@ pub(crate) fn typescript(info: &Json) -> anyhow::Result<String> {
         if let Some(rust) = table["row_type"].as_str() {
             rows.insert(rust.to_owned(), row.clone());
         }
-        writeln!(out, "/** A row of `{table_name}`. */")?;
-        writeln!(out, "export interface {row} {{")?;
-        for column in list(&table["columns"]) {
-            let column_name = column["name"].as_str().context("a column has no name")?;
-            let mut ty = column_type(column["type"].as_str().unwrap_or("")).to_owned();
-            if column["nullable"].as_bool() == Some(true) {
-                ty.push_str(" | null");
-            }
-            writeln!(out, "  {}: {ty};", property(column_name))?;
-        }
-        writeln!(out, "}}\n")?;
+        row_interface(&mut out, &format!("A row of `{table_name}`."), &row, table)?;
         table_map.push(format!("  {}: {row};", property(table_name)));
     }
     writeln!(
@@ -114,8 +104,40 @@ pub(crate) fn typescript(info: &Json) -> anyhow::Result<String> {
         "/** Table name → row type. */\nexport interface Tables {{\n{}\n}}\n",
         table_map.join("\n")
     )?;
+    let mut view_map = Vec::new();
+    for view in list(&info["views"]) {
+        let view_name = view["name"].as_str().context("a view has no name")?;
+        let row = format!("{}ViewRow", pascal(view_name));
+        let doc = format!("A row of the view `{view_name}` (`SELECT * FROM {view_name}`).");
+        row_interface(&mut out, &doc, &row, view)?;
+        view_map.push(format!("  {}: {row};", property(view_name)));
+    }
+    if !view_map.is_empty() {
+        writeln!(
+            out,
+            "/** View name → row type. */\nexport interface Views {{\n{}\n}}\n",
+            view_map.join("\n")
+        )?;
+    }
     reducers(&mut out, info, &rows)?;
     Ok(out)
+}
+
+/// `export interface {name} { … }` with a property per column of `described` (a table or a
+/// view of the module description).
+fn row_interface(out: &mut String, doc: &str, name: &str, described: &Json) -> anyhow::Result<()> {
+    writeln!(out, "/** {doc} */")?;
+    writeln!(out, "export interface {name} {{")?;
+    for column in list(&described["columns"]) {
+        let column_name = column["name"].as_str().context("a column has no name")?;
+        let mut ty = column_type(column["type"].as_str().unwrap_or("")).to_owned();
+        if column["nullable"].as_bool() == Some(true) {
+            ty.push_str(" | null");
+        }
+        writeln!(out, "  {}: {ty};", property(column_name))?;
+    }
+    writeln!(out, "}}\n")?;
+    Ok(())
 }
 
 fn reducers(out: &mut String, info: &Json, rows: &HashMap<String, String>) -> anyhow::Result<()> {
@@ -272,6 +294,11 @@ mod tests {
                 {"name": "misc", "args": [], "returns": "serde_json::Value"},
                 {"name": "nothing", "args": [], "returns": "()"},
                 {"name": "on_connect", "args": [], "lifecycle": "client_connected"}
+            ],
+            "views": [
+                {"name": "user_counts", "public": true, "columns": [
+                    {"name": "owner_id", "type": "identity", "nullable": false},
+                    {"name": "last_seen", "type": "timestamp", "nullable": true}]}
             ]
         })
     }
@@ -284,6 +311,17 @@ mod tests {
             "export interface AgentStateRow {\n  created_at: number;\n  note: string | null;\n}"
         ));
         assert!(ts.contains("  users: UsersRow;\n  agent_state: AgentStateRow;"));
+    }
+
+    #[test]
+    fn views_become_row_interfaces_too() {
+        let ts = typescript(&quickstart()).expect("generate");
+        assert!(ts.contains(
+            "export interface UserCountsViewRow {\n  owner_id: string;\n  last_seen: number | null;\n}"
+        ));
+        assert!(ts.contains("export interface Views {\n  user_counts: UserCountsViewRow;\n}"));
+        let no_views = typescript(&json!({"name": "m", "tables": []})).expect("generate");
+        assert!(!no_views.contains("interface Views"));
     }
 
     #[test]
