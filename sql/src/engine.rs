@@ -308,10 +308,10 @@ impl SqlEngine {
                 .map(|l| vec![Value::String(l)])
                 .collect();
             return Ok(QueryResult {
-                columns: vec![ResultColumn {
+                columns: Arc::new([ResultColumn {
                     name: "plan".into(),
                     ty: Some(cosmictron_types::ScalarType::String),
-                }],
+                }]),
                 rows,
                 tx_id,
             });

@@ -31,7 +31,8 @@ pub struct ResultColumn {
 /// The rows a query returned, the columns they have, and the transaction they were read at.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueryResult {
-    pub columns: Vec<ResultColumn>,
+    /// Shared with the prepared statement: a cached query hands out the same column list.
+    pub columns: std::sync::Arc<[ResultColumn]>,
     pub rows: Vec<Vec<Value>>,
     /// The snapshot the query read: the latest tx, or the one named by `AS OF TX`.
     pub tx_id: TxId,
@@ -120,7 +121,8 @@ mod tests {
             columns: vec![ResultColumn {
                 name: "v".into(),
                 ty: None,
-            }],
+            }]
+            .into(),
             rows: vec![
                 vec![Value::I64(1 << 53)],
                 vec![Value::I64((1 << 53) + 1)],

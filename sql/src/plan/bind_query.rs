@@ -64,7 +64,7 @@ pub(crate) fn bind_statement(
     let (root, columns) = binder.query(query)?;
     Ok(QueryPlan {
         root,
-        columns,
+        columns: columns.into(),
         subqueries: binder.subqueries,
         tables: binder.tables,
         views: binder.views,

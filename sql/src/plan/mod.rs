@@ -53,7 +53,8 @@ pub(crate) trait Catalog {
 #[derive(Debug)]
 pub(crate) struct QueryPlan {
     pub(crate) root: Plan,
-    pub(crate) columns: Vec<ResultColumn>,
+    /// Shared with every result of the plan (no copy of the names per query).
+    pub(crate) columns: Arc<[ResultColumn]>,
     pub(crate) subqueries: Vec<SubqueryPlan>,
     /// The schemas planned against; a cached plan is reused only while they are unchanged.
     pub(crate) tables: Vec<Arc<TableSchema>>,
