@@ -20,6 +20,8 @@
 //! - `stats.rs`    medians, percentiles, ratios; timing and resident memory
 //! - `results.rs`  [`Measurement`], `results.json` and the Markdown table
 //! - `chart/`      [`LineChart`]: line charts as SVG, drawn with `plotters`
+//! - `interleaved.rs` interleaved rounds of read workloads across systems (`compare`'s reads
+//!   and `sql_vs_sqlite`)
 //! - `subscriptions/` subscription cost by table size and fan-out latency (shared by the
 //!   `subscriptions` and `compare` runners)
 //! - `bin/engine_targets.rs`  the target runner
@@ -30,6 +32,7 @@
 //! - `modules/bench_items/`   the WASM module the comparison deploys (built for wasm32 by it)
 
 mod chart;
+pub mod interleaved;
 mod items;
 mod results;
 mod stats;

@@ -24,9 +24,12 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, bail};
+use cosmictron_benches::interleaved::{
+    LookupValue, ReadWorkload, Rounds, Rows, measure_interleaved,
+};
 use cosmictron_benches::{
-    Measurement, SystemColumn, item_row, load_items, markdown_table, median, mix, timed, to_json,
+    Measurement, SystemColumn, item_row, load_items, markdown_table, mix, to_json,
 };
 use cosmictron_engine::{Database, Engine, EngineConfig};
 use cosmictron_sql::{Caller, SqlConfig, SqlEngine};
@@ -203,9 +206,6 @@ fn load(engine: &Engine, name: &str, items: u64, picks: u64) -> anyhow::Result<L
     })
 }
 
-/// Rows one run returned.
-type Rows = anyhow::Result<u64>;
-
 fn sql_rows(sql: &SqlEngine, db: &Database, text: &str, params: &[Value]) -> Rows {
     Ok(sql.query(db, text, params, &Caller::owner())?.rows.len() as u64)
 }
@@ -236,18 +236,9 @@ where
     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
 }
 
-/// One system's run of a workload, given the run's seed.
-type Run<'a> = Box<dyn Fn(u64) -> Rows + 'a>;
-
 /// One workload: its name, unit, how many operations a run does (a run's value is its time
 /// divided by them), the rows every run must return, and each system's run.
-struct Workload<'a> {
-    name: String,
-    unit: &'static str,
-    ops: u64,
-    expect: u64,
-    runs: [(&'static str, Run<'a>); 2],
-}
+type Workload<'a> = ReadWorkload<'a>;
 
 fn workloads<'a>(
     plan: &Plan,
@@ -267,7 +258,7 @@ fn workloads<'a>(
             unit: "µs/lookup",
             ops: lookups,
             expect: lookups,
-            runs: [
+            runs: vec![
                 (
                     COSMICTRON_SQL,
                     Box::new(move |s| {
@@ -294,7 +285,7 @@ fn workloads<'a>(
             unit: "µs/lookup",
             ops: lookups,
             expect: lookups,
-            runs: [
+            runs: vec![
                 (
                     COSMICTRON_SQL,
                     Box::new(move |s| {
@@ -320,7 +311,7 @@ fn workloads<'a>(
             unit: "ms",
             ops: 1,
             expect: n / 100,
-            runs: [
+            runs: vec![
                 (
                     COSMICTRON_SQL,
                     Box::new(move |_| {
@@ -345,7 +336,7 @@ fn workloads<'a>(
             unit: "ms",
             ops: 1,
             expect: plan.join_rows,
-            runs: [
+            runs: vec![
                 (
                     COSMICTRON_SQL,
                     Box::new(move |_| sql_rows(sql, &join.cosmictron, SQL_JOIN, &[])),
@@ -363,7 +354,7 @@ fn workloads<'a>(
             unit: "ms",
             ops: 1,
             expect: GROUPS,
-            runs: [
+            runs: vec![
                 (
                     COSMICTRON_SQL,
                     Box::new(move |_| sql_rows(sql, db, SQL_GROUP_BY, &[])),
@@ -380,50 +371,18 @@ fn workloads<'a>(
 /// Runs every workload on both systems, interleaved, for the plan's rounds after one warm-up
 /// round (which also fills both statement caches), checking each answer's size.
 fn measure(plan: &Plan, workloads: &[Workload<'_>]) -> anyhow::Result<Vec<Measurement>> {
-    let mut values: Vec<[Vec<f64>; 2]> = workloads.iter().map(|_| Default::default()).collect();
-    for round in 0..=plan.rounds {
+    let rounds = Rounds {
+        rounds: plan.rounds,
+        queries: plan.queries,
+        lookups_as: LookupValue::MicrosEach,
+    };
+    measure_interleaved(&rounds, workloads, &|round| {
         progress(&if round == 0 {
             "warm-up".to_owned()
         } else {
             format!("round {round}/{}", plan.rounds)
         });
-        let seed = (round as u64) << 40;
-        for (w, values) in workloads.iter().zip(&mut values) {
-            let reps = if w.ops == 1 { plan.queries } else { 1 };
-            for ((system, run), values) in w.runs.iter().zip(values.iter_mut()) {
-                let mut times = Vec::with_capacity(reps);
-                for rep in 0..reps {
-                    let (rows, secs) = timed(|| run(seed + rep as u64));
-                    let rows = rows?;
-                    ensure!(
-                        rows == w.expect,
-                        "{system} returned {rows} rows for {}, expected {}",
-                        w.name,
-                        w.expect
-                    );
-                    times.push(secs);
-                }
-                if round > 0 {
-                    let secs = median(&times);
-                    values.push(if w.ops == 1 {
-                        secs * 1e3
-                    } else {
-                        secs * 1e6 / w.ops as f64
-                    });
-                }
-            }
-        }
-    }
-    Ok(workloads
-        .iter()
-        .zip(values)
-        .flat_map(|(w, values)| {
-            w.runs
-                .iter()
-                .zip(values)
-                .map(|((system, _), v)| Measurement::new(&w.name, system, w.unit, v))
-        })
-        .collect())
+    })
 }
 
 #[derive(Debug)]

@@ -10,8 +10,10 @@
 
 use std::collections::HashMap;
 
-use anyhow::ensure;
-use cosmictron_benches::{Measurement, SCORE_INDEX, mix, timed};
+use cosmictron_benches::interleaved::{
+    LookupValue, ReadWorkload, Rounds, Rows, Run, measure_interleaved,
+};
+use cosmictron_benches::{Measurement, SCORE_INDEX, mix};
 use cosmictron_engine::{Database, Engine, EngineConfig, Snapshot};
 use cosmictron_sql::{Caller, SqlConfig, SqlEngine};
 use cosmictron_types::{Timestamp, Value, decode_row};
@@ -34,9 +36,6 @@ struct Readers {
     sql: SqlEngine,
     sqlite: Vec<(Sqlite, Connection)>,
 }
-
-/// One system's answer to one workload: how many rows it returned.
-type Rows = anyhow::Result<u64>;
 
 fn sqlite_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Vec<u8>, String, i64, i64)> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
@@ -243,19 +242,12 @@ fn load(plan: &Plan, dir: &std::path::Path) -> anyhow::Result<(Engine, Readers)>
     ))
 }
 
-/// One workload: a name, a unit, and how each system runs one round of it (seeded).
-struct Workload<'a> {
-    name: String,
-    unit: &'static str,
-    /// Operations per round (lookups) or 1 (a query); a round's value is ops/s or ms per op.
-    ops: u64,
-    /// Rows every system must return per round.
-    expect: u64,
-    runs: Vec<(&'static str, Round<'a>)>,
-}
+/// One workload: a name, a unit, and how each system runs one round of it (seeded); a round's
+/// value is lookups/s, or ms per query.
+type Workload<'a> = ReadWorkload<'a>;
 
 /// One system's round of a workload, given the round's seed.
-type Round<'a> = Box<dyn Fn(u64) -> Rows + 'a>;
+type Round<'a> = Run<'a>;
 
 pub(crate) fn run(plan: &Plan) -> anyhow::Result<Vec<Measurement>> {
     let dir = scratch_dir()?;
@@ -335,55 +327,16 @@ pub(crate) fn run(plan: &Plan) -> anyhow::Result<Vec<Measurement>> {
 /// Runs every workload on every system, interleaved, for the plan's rounds (after one
 /// warm-up pass that fills caches and prepares statements), checking each answer's size.
 fn measure(plan: &Plan, workloads: &[Workload<'_>]) -> anyhow::Result<Vec<Measurement>> {
-    let mut values: Vec<Vec<Vec<f64>>> = workloads
-        .iter()
-        .map(|w| vec![Vec::new(); w.runs.len()])
-        .collect();
-    for round in 0..=plan.rounds_reads {
-        progress(&format!(
-            "reads, {}",
-            if round == 0 {
-                "warm-up".to_owned()
-            } else {
-                format!("round {round}/{}", plan.rounds_reads)
-            }
-        ));
-        let seed = (round as u64) << 40;
-        for (w, values) in workloads.iter().zip(&mut values) {
-            // A query runs a few times per round and the round keeps its median time.
-            let reps = if w.ops == 1 { plan.queries } else { 1 };
-            for ((system, run), values) in w.runs.iter().zip(values.iter_mut()) {
-                let mut times = Vec::new();
-                for rep in 0..reps {
-                    let (rows, secs) = timed(|| run(seed + rep as u64));
-                    let rows = rows?;
-                    ensure!(
-                        rows == w.expect,
-                        "{system} returned {rows} rows for {}, expected {}",
-                        w.name,
-                        w.expect
-                    );
-                    times.push(secs);
-                }
-                if round > 0 {
-                    let secs = cosmictron_benches::median(&times);
-                    values.push(if w.ops == 1 {
-                        secs * 1000.0
-                    } else {
-                        w.ops as f64 / secs
-                    });
-                }
-            }
-        }
-    }
-    Ok(workloads
-        .iter()
-        .zip(values)
-        .flat_map(|(w, values)| {
-            w.runs
-                .iter()
-                .zip(values)
-                .map(|((system, _), v)| Measurement::new(&w.name, system, w.unit, v))
-        })
-        .collect())
+    let rounds = Rounds {
+        rounds: plan.rounds_reads,
+        queries: plan.queries,
+        lookups_as: LookupValue::PerSecond,
+    };
+    measure_interleaved(&rounds, workloads, &|round| {
+        progress(&if round == 0 {
+            "reads, warm-up".to_owned()
+        } else {
+            format!("reads, round {round}/{}", plan.rounds_reads)
+        });
+    })
 }
