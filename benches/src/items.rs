@@ -74,7 +74,7 @@ pub fn item_row(i: u64, n: u64) -> Vec<Value> {
         Value::Identity(owner_of(i)),
         Value::String(name),
         Value::I64(score_of(i, n)),
-        Value::Timestamp(Timestamp(1_700_000_000_000_000 + i as i64)),
+        Value::Timestamp(Timestamp(crate::read_queries::CREATED_AT_BASE + i as i64)),
     ]
 }
 

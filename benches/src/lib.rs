@@ -19,6 +19,7 @@
 //! - `items.rs`    the `items` table, its rows, and loading them into a database
 //! - `stats.rs`    medians, percentiles, ratios; timing and resident memory
 //! - `results.rs`  [`Measurement`], `results.json` and the Markdown table
+//! - `read_queries.rs` the read queries and SQLite schema both SQL runners use
 //! - `chart/`      [`LineChart`]: line charts as SVG, drawn with `plotters`
 //! - `interleaved.rs` interleaved rounds of read workloads across systems (`compare`'s reads
 //!   and `sql_vs_sqlite`)
@@ -34,6 +35,7 @@
 mod chart;
 pub mod interleaved;
 mod items;
+pub mod read_queries;
 mod results;
 mod stats;
 pub mod subscriptions;

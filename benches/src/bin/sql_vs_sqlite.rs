@@ -28,6 +28,10 @@ use anyhow::{Context, bail};
 use cosmictron_benches::interleaved::{
     LookupValue, ReadWorkload, Rounds, Rows, measure_interleaved,
 };
+use cosmictron_benches::read_queries::{
+    GROUPS, SQL_FILTERED, SQL_GROUP_BY, SQL_JOIN, SQL_POINT, SQL_SECONDARY, SQLITE_SCHEMA,
+    filter_bound,
+};
 use cosmictron_benches::{
     Measurement, SystemColumn, item_row, load_items, markdown_table, mix, to_json,
 };
@@ -59,29 +63,6 @@ const COLUMNS: [SystemColumn; 2] = [
         sqlite: true,
     },
 ];
-
-const SQL_POINT: &str = "SELECT id, owner, name, score, created_at FROM items WHERE id = $1";
-const SQL_SECONDARY: &str = "SELECT id, owner, name, score, created_at FROM items WHERE score = $1";
-const SQL_FILTERED: &str = "SELECT id, name, score FROM items WHERE created_at < $1";
-const SQL_JOIN: &str =
-    "SELECT p.label, i.id, i.name FROM picks p JOIN items i ON i.score = p.score";
-const SQL_GROUP_BY: &str = "SELECT score % 100 AS bucket, COUNT(*) AS n, SUM(score) AS total FROM items GROUP BY score % 100";
-const GROUPS: u64 = 100;
-
-/// `item_row` counts `created_at` up from here, one microsecond per row.
-const CREATED_AT_BASE: i64 = 1_700_000_000_000_000;
-
-const SQLITE_SCHEMA: &str = "
-    CREATE TABLE items (
-        id INTEGER PRIMARY KEY,
-        owner BLOB NOT NULL,
-        name TEXT NOT NULL,
-        score INTEGER NOT NULL,
-        created_at INTEGER NOT NULL
-    );
-    CREATE INDEX items_score ON items (score);
-    CREATE TABLE picks (id INTEGER PRIMARY KEY, score INTEGER NOT NULL, label TEXT NOT NULL);
-";
 
 /// Sizes and rounds of a run.
 #[derive(Debug, Clone, Copy)]
@@ -249,7 +230,7 @@ fn workloads<'a>(
     let (n, lookups) = (plan.rows, plan.lookups);
     let label = rows_label(n);
     let (db, conn) = (&main.cosmictron, &main.sqlite);
-    let bound = CREATED_AT_BASE + (n / 100) as i64;
+    let bound = filter_bound(n);
     let pk = move |seed: u64, j: u64| mix(seed + j) % n + 1;
     let score = move |seed: u64, j: u64| (mix(seed + j) % n) as i64;
     vec![

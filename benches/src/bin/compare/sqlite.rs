@@ -57,17 +57,7 @@ impl Sqlite {
     }
 }
 
-pub(crate) const SCHEMA: &str = "
-    CREATE TABLE items (
-        id INTEGER PRIMARY KEY,
-        owner BLOB NOT NULL,
-        name TEXT NOT NULL,
-        score INTEGER NOT NULL,
-        created_at INTEGER NOT NULL
-    );
-    CREATE INDEX items_score ON items (score);
-    CREATE TABLE picks (id INTEGER PRIMARY KEY, score INTEGER NOT NULL, label TEXT NOT NULL);
-";
+pub(crate) use cosmictron_benches::read_queries::SQLITE_SCHEMA as SCHEMA;
 
 pub(crate) const INSERT_ITEM: &str =
     "INSERT INTO items (owner, name, score, created_at) VALUES ($1, $2, $3, $4)";

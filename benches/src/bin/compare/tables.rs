@@ -7,29 +7,9 @@ use cosmictron_types::{ScalarType, TableDef, Value};
 
 pub(crate) const PICKS: &str = "picks";
 
-/// Point lookup by primary key.
-pub(crate) const SQL_POINT: &str =
-    "SELECT id, owner, name, score, created_at FROM items WHERE id = $1";
-/// Lookup through the secondary index on `score`.
-pub(crate) const SQL_SECONDARY: &str =
-    "SELECT id, owner, name, score, created_at FROM items WHERE score = $1";
-/// A filter on a column without an index: every row is read, 1% are returned.
-pub(crate) const SQL_FILTERED: &str = "SELECT id, name, score FROM items WHERE created_at < $1";
-/// Each of the `picks` rows joined to the `items` row with its score.
-pub(crate) const SQL_JOIN: &str =
-    "SELECT p.label, i.id, i.name FROM picks p JOIN items i ON i.score = p.score";
-/// 100 groups over every row.
-pub(crate) const SQL_GROUP_BY: &str = "SELECT score % 100 AS bucket, COUNT(*) AS n, SUM(score) AS total FROM items GROUP BY score % 100";
-/// Groups [`SQL_GROUP_BY`] yields.
-pub(crate) const GROUPS: u64 = 100;
-
-/// The first `created_at` of a load (`item_row` counts microseconds up from it).
-pub(crate) const CREATED_AT_BASE: i64 = 1_700_000_000_000_000;
-
-/// The `created_at` bound that [`SQL_FILTERED`] is given: the first 1% of `n` rows.
-pub(crate) fn filter_bound(n: u64) -> i64 {
-    CREATED_AT_BASE + (n / 100) as i64
-}
+pub(crate) use cosmictron_benches::read_queries::{
+    GROUPS, SQL_FILTERED, SQL_GROUP_BY, SQL_JOIN, SQL_POINT, SQL_SECONDARY, filter_bound,
+};
 
 pub(crate) fn picks_def() -> TableDef {
     TableDef::new(PICKS)
