@@ -46,14 +46,13 @@ impl ModuleViews {
         }
     }
 
-    /// The names of the views `caller` may read.
-    pub fn names(&self, caller: &Caller) -> Vec<String> {
+    /// Whether the module declares a view named `name` (compared without case), whoever may
+    /// read it.
+    pub fn declares(&self, name: &str) -> bool {
         self.deployed
             .module
             .views()
-            .filter(|(_, spec)| spec.public || caller.bypass_rls)
-            .map(|(name, _)| name.to_owned())
-            .collect()
+            .any(|(view, _)| view.eq_ignore_ascii_case(name))
     }
 }
 

@@ -77,15 +77,15 @@ pub(crate) fn route_query(
             let Ok(db) = core.db.database(&m.name) else {
                 return false;
             };
-            let mut have = db.table_names();
+            let have = db.table_names();
             // Views are names a query can read too (a private one only for its owner, but
-            // routing by name reveals nothing the error for a missing table would not).
-            if let Ok(views) = core.db.views(&m.name) {
-                have.extend(views.names(&cosmictron_sql::Caller::owner()));
-            }
-            names
-                .iter()
-                .all(|n| have.iter().any(|h| h.eq_ignore_ascii_case(n)))
+            // routing by name reveals nothing the error for a missing table would not); they
+            // are looked at only for names that are not tables.
+            let views = core.db.views(&m.name).ok();
+            names.iter().all(|n| {
+                have.iter().any(|h| h.eq_ignore_ascii_case(n))
+                    || views.as_ref().is_some_and(|v| v.declares(n))
+            })
         })
         .map(|m| m.name.clone())
         .collect();
