@@ -162,6 +162,22 @@ impl DbInner {
         }
     }
 
+    /// Shares the database, and has its log publish transactions as soon as a write+fsync
+    /// makes them durable — on the thread that did the fsync, whoever waits for them (a
+    /// commit whose waiter went away is still published).
+    pub(crate) fn into_shared(self) -> Arc<DbInner> {
+        let db = Arc::new(self);
+        if let Some(wal) = &db.wal {
+            let weak = Arc::downgrade(&db);
+            wal.on_durable(move |tx| {
+                if let Some(db) = weak.upgrade() {
+                    db.publish_through(tx);
+                }
+            });
+        }
+        db
+    }
+
     pub(crate) fn check_poison(&self) -> Result<()> {
         match &*self.poison.lock() {
             Some(cause) => Err(EngineError::Poisoned {

@@ -126,7 +126,7 @@ impl Engine {
         }
         for name in names {
             let db = shared.open_database(&name)?;
-            shared.databases.write().insert(name, Arc::new(db));
+            shared.databases.write().insert(name, db.into_shared());
         }
         Ok(Engine::start(shared))
     }
@@ -183,7 +183,7 @@ impl Engine {
             }
             None => recovery::open_memory(name, &self.shared.config),
         };
-        let inner = Arc::new(inner);
+        let inner = inner.into_shared();
         databases.insert(name.to_owned(), inner.clone());
         Ok(Database { inner })
     }
@@ -242,7 +242,7 @@ impl Engine {
             copy_dir(&backup.join(sub), &db_dir.join(sub))?;
         }
         snapshot_file::sync_dir(&dir.join(DATABASES_DIR))?;
-        let inner = Arc::new(self.shared.open_database(name)?);
+        let inner = self.shared.open_database(name)?.into_shared();
         databases.insert(name.to_owned(), inner.clone());
         Ok(Database { inner })
     }

@@ -13,6 +13,7 @@
 //! - `engine.rs`        [`Engine`]: data directory, databases, background maintenance
 //! - `database.rs`      [`Database`]: the life of a transaction, publication, listeners
 //! - `write_tx.rs`      [`WriteTx`]: in-place changes with an undo log, constraints, commit
+//! - `pending_commit.rs` [`PendingCommit`]: a logged commit waiting for its fsync, blocking or as a future
 //! - `snapshot_read.rs` [`Snapshot`]: chunked reads as of one tx
 //! - `read.rs`          lookups shared by the writer and snapshots
 //! - `table.rs`         row versions in a slab, btree indexes, visibility
@@ -67,6 +68,7 @@ mod history;
 mod index;
 mod key_bytes;
 mod log_record;
+mod pending_commit;
 mod read;
 mod recovery;
 mod recovery_progress;
@@ -83,6 +85,7 @@ pub use config::{Durability, EngineConfig, HistoryConfig, SnapshotConfig};
 pub use database::{ChangeListener, Database, DatabaseStats, ListenerId, RecoveryReport};
 pub use engine::{Engine, WalStorageFactory};
 pub use error::{EngineError, Result};
+pub use pending_commit::PendingCommit;
 pub use schema::{ForeignKeySchema, IndexSchema, TableId, TableSchema, TxId};
 pub use snapshot_read::Snapshot;
 pub use table::RowId;

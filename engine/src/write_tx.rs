@@ -18,6 +18,7 @@ use crate::change_set::{ChangeCollector, ChangeSet, CollectorMark};
 use crate::database::{DbInner, Pending, Writer, now_micros};
 use crate::error::{EngineError, Result};
 use crate::log_record::{self, LogOp};
+use crate::pending_commit::PendingCommit;
 use crate::read;
 use crate::schema::{TableId, TableSchema, TxId};
 use crate::state::{DbState, describe_columns};
@@ -584,13 +585,19 @@ impl<'db> WriteTx<'db> {
     /// Commits: logs the transaction, waits for the durability policy, publishes it to readers
     /// and listeners. On error nothing of it is visible and the transaction is rolled back
     /// (or, after a storage failure, the database is poisoned and must be reopened).
-    pub fn commit(mut self) -> Result<CommitInfo> {
+    pub fn commit(self) -> Result<CommitInfo> {
+        self.commit_pending()?.wait()
+    }
+
+    /// Commits without waiting for durability: logs the transaction and releases the writer
+    /// lock, so the next transaction can run; the returned [`PendingCommit`] waits for the
+    /// fsync (blocking, or as a future) and then reports the commit. The transaction is
+    /// published to readers and listeners once it is durable, even if nobody waits.
+    /// Errors as [`commit`](Self::commit).
+    pub fn commit_pending(mut self) -> Result<PendingCommit> {
         if self.changes.is_empty() && self.log_ops == 0 {
             self.rollback_all();
-            return Ok(CommitInfo {
-                tx_id: None,
-                changes: None,
-            });
+            return Ok(PendingCommit::nothing(self.db.clone()));
         }
         let tx = self.tx;
         let timestamp = Timestamp(now_micros());
@@ -621,16 +628,7 @@ impl<'db> WriteTx<'db> {
         }
         // The writer lock is released: the next transaction runs while this one waits for its
         // fsync, which is what lets commits share fsyncs.
-        if let Some(wal) = &self.db.wal
-            && let Err(e) = wal.wait_durable(tx)
-        {
-            return Err(self.db.poison(e.into()));
-        }
-        self.db.publish_through(tx);
-        Ok(CommitInfo {
-            tx_id: Some(tx),
-            changes: Some(changes),
-        })
+        Ok(PendingCommit::logged(self.db.clone(), tx, changes))
     }
 
     /// Discards everything this transaction did.

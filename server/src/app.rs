@@ -9,6 +9,7 @@ use cosmictron_sql::{SqlConfig, SqlEngine};
 use cosmictron_types::ConnectionId;
 
 use crate::auth::Auth;
+use crate::call_queue::CallQueues;
 use crate::config::ServerConfig;
 use crate::error::{Error, Result};
 use crate::facade::Cosmictron;
@@ -64,6 +65,8 @@ pub(crate) struct AppState {
     pub(crate) route_limiter: RouteLimiter,
     pub(crate) shutdown: tokio::sync::watch::Sender<bool>,
     next_connection: AtomicU64,
+    /// The threads that run each module's reducer calls.
+    pub(crate) calls: CallQueues,
 }
 
 impl AppState {
@@ -79,6 +82,7 @@ impl AppState {
             start_refused: OnceLock::new(),
             started: Instant::now(),
             counters: Counters::default(),
+            calls: CallQueues::default(),
             shutdown,
             next_connection: AtomicU64::new(0),
         }

@@ -10,7 +10,8 @@ use cosmictron_engine::{Database, Engine, EngineConfig, Snapshot, TxId};
 use cosmictron_sql::{Caller, QueryResult, SqlEngine};
 use cosmictron_types::{ConnectionId, Identity, Timestamp, Value};
 use cosmictron_wasm_host::{
-    Args, CallContext, CallOutcome, HostConfig, LoadedModule, LogLine, Schedule, WasmHost,
+    Args, CallContext, CallOutcome, HostConfig, LoadedModule, LogLine, PendingCall, Schedule,
+    WasmHost,
 };
 use parking_lot::{Mutex, RwLock};
 
@@ -203,11 +204,8 @@ impl Cosmictron {
         args: Args<'_>,
         ctx: CallContext,
     ) -> Result<CallResult> {
-        let deployed = self.inner.deployed(module)?;
         let start = Instant::now();
-        let outcome = deployed
-            .module
-            .call_with(&deployed.db, reducer, args, ctx)?;
+        let outcome = self.call_pending(module, reducer, args, ctx)?.wait()?;
         Ok(call_result(start, outcome))
     }
 
@@ -220,16 +218,30 @@ impl Cosmictron {
         args: Args<'_>,
         ctx: CallContext,
     ) -> Result<RawCallResult> {
-        let deployed = self.inner.deployed(module)?;
         let start = Instant::now();
-        let outcome = deployed
-            .module
-            .call_with(&deployed.db, reducer, args, ctx)?;
+        let outcome = self.call_pending(module, reducer, args, ctx)?.wait()?;
         Ok(RawCallResult {
             tx_id: outcome.tx_id,
             duration_ms: start.elapsed().as_secs_f64() * 1000.0,
             result: outcome.result,
         })
+    }
+
+    /// Runs the reducer and logs its transaction without waiting for the fsync: the returned
+    /// [`PendingCall`] is awaited (or waited for) to learn the commit. The writer is free for
+    /// the next call as soon as this returns; a server awaits many pending calls at once, so
+    /// they share fsyncs without a thread each.
+    pub fn call_pending(
+        &self,
+        module: &str,
+        reducer: &str,
+        args: Args<'_>,
+        ctx: CallContext,
+    ) -> Result<PendingCall> {
+        let deployed = self.inner.deployed(module)?;
+        Ok(deployed
+            .module
+            .call_pending(&deployed.db, reducer, args, ctx)?)
     }
 
     /// Runs the module's `client_connected` reducer for a client that connected (a WebSocket

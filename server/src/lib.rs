@@ -30,6 +30,7 @@
 //! - `config.rs`      [`ServerConfig`]: every server setting and its default
 //! - `run.rs`         [`run`]: serve until shutdown; recovery in the background
 //! - `app.rs`         the server's shared state
+//! - `call_queue.rs`  one thread per module running its reducer calls in order
 //! - `auth/`          accounts, passwords (argon2id), magic links, JWT sessions
 //! - `http/`          the HTTP routes, error shape, rate limits
 //! - `ws/`            the WebSocket protocol: subscribe, unsubscribe, call, query
@@ -37,6 +38,7 @@
 
 mod app;
 mod auth;
+mod call_queue;
 pub mod cli;
 mod config;
 mod deploy;
@@ -55,7 +57,9 @@ mod ws;
 pub use config::{ModuleFile, RateLimit, ServerConfig, SmtpConfig};
 pub use cosmictron_types::ConnectionId;
 pub use cosmictron_types::{RouteRequest, RouteResponse};
-pub use cosmictron_wasm_host::{Args, CallContext, MatchedRoute, RouteMatch, Schedule};
+pub use cosmictron_wasm_host::{
+    Args, CallContext, MatchedRoute, PendingCall, RouteMatch, Schedule,
+};
 pub use deploy::DeployOptions;
 pub use error::{Error, Result};
 pub use facade::{CallResult, Cosmictron, CosmictronConfig, DeployInfo, RawCallResult};

@@ -31,10 +31,15 @@ impl Flusher {
         Ok(Flusher { stop, thread })
     }
 
-    /// Stops the thread and waits for it (a flush in progress completes first).
+    /// Stops the thread and waits for it (a flush in progress completes first). Called on the
+    /// flusher itself (the on-durable hook dropped the last handle of the log's owner), it
+    /// only tells the thread to end after this flush.
     pub(crate) fn stop(self) {
         *self.stop.0.lock() = true;
         self.stop.1.notify_all();
+        if self.thread.thread().id() == std::thread::current().id() {
+            return;
+        }
         if self.thread.join().is_err() {
             tracing::error!("wal flusher thread panicked");
         }

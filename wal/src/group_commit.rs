@@ -10,12 +10,17 @@
 //! kernel may have dropped the dirty pages and marked them clean, so a retry
 //! could "succeed" without the data being on disk.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::{Condvar, Mutex};
 
 use crate::Result;
+use crate::durable_wait::Waiters;
 use crate::error::WalError;
+
+/// Called with the new durable seq after every successful write+fsync.
+pub(crate) type DurableHook = Box<dyn Fn(u64) + Send + Sync>;
 
 #[derive(Debug)]
 struct State {
@@ -26,13 +31,25 @@ struct State {
     poison: Option<String>,
 }
 
-#[derive(Debug)]
 pub(crate) struct GroupCommit {
     state: Mutex<State>,
     cond: Condvar,
     /// Mirrors `state.durable` / `state.poison` for lock-free fast paths.
     durable: AtomicU64,
     poisoned: AtomicBool,
+    /// Futures waiting for durability (see `durable_wait.rs`).
+    pub(crate) waiters: Waiters,
+    on_durable: OnceLock<DurableHook>,
+}
+
+impl std::fmt::Debug for GroupCommit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupCommit")
+            .field("state", &self.state)
+            .field("waiters", &self.waiters)
+            .field("on_durable", &self.on_durable.get().is_some())
+            .finish()
+    }
 }
 
 impl GroupCommit {
@@ -46,7 +63,19 @@ impl GroupCommit {
             cond: Condvar::new(),
             durable: AtomicU64::new(durable),
             poisoned: AtomicBool::new(false),
+            waiters: Waiters::default(),
+            on_durable: OnceLock::new(),
         }
+    }
+
+    /// Sets the hook run after each successful write; `false` if one was set already.
+    pub(crate) fn set_on_durable(&self, hook: DurableHook) -> bool {
+        self.on_durable.set(hook).is_ok()
+    }
+
+    /// Whether the log is poisoned (lock-free).
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
     }
 
     /// `Err(Poisoned)` once any write or fsync has failed.
@@ -109,6 +138,17 @@ impl GroupCommit {
                 Ok(Some(seq)) => {
                     st.durable = st.durable.max(seq);
                     self.durable.store(st.durable, Ordering::Release);
+                    let durable = st.durable;
+                    self.cond.notify_all();
+                    drop(st);
+                    // Outside the lock: futures' wakers and the hook (which publishes the
+                    // transactions) must not hold up the next leader.
+                    self.waiters.wake_through(durable);
+                    if let Some(hook) = self.on_durable.get() {
+                        hook(durable);
+                    }
+                    st = self.state.lock();
+                    continue;
                 }
                 // Nothing was buffered yet `target` is not durable: the caller
                 // broke the "target was appended" precondition. Fail rather than spin.
@@ -125,6 +165,8 @@ impl GroupCommit {
                     st.poison = Some(e.to_string());
                     self.poisoned.store(true, Ordering::Release);
                     self.cond.notify_all();
+                    drop(st);
+                    self.waiters.wake_all();
                     // The leader reports the real failure; its followers see Poisoned.
                     return Err(e);
                 }
@@ -157,6 +199,8 @@ impl Drop for LeaderGuard<'_> {
             .get_or_insert_with(|| "a wal leader panicked during write/fsync".into());
         self.gc.poisoned.store(true, Ordering::Release);
         self.gc.cond.notify_all();
+        drop(st);
+        self.gc.waiters.wake_all();
     }
 }
 

@@ -27,6 +27,7 @@
 //! buffer.rs        append buffer: encoded records waiting for the leader, roll points
 //! writer.rs        segment writer: writes batches, rolls and removes segments
 //! group_commit.rs  leader/follower protocol for shared fsyncs, poisoning
+//! durable_wait.rs  Durable: waiting for an fsync as a future; the syncer thread
 //! gather.rs        a new leader waits briefly for committers about to append
 //! recovery.rs      open-time scan: validation, torn-tail truncation
 //! flusher.rs       background thread of the Buffered policy
@@ -78,6 +79,7 @@
 
 mod buffer;
 mod config;
+mod durable_wait;
 mod error;
 mod flusher;
 mod gather;
@@ -90,6 +92,7 @@ mod storage;
 mod writer;
 
 pub use config::{Durability, WalConfig};
+pub use durable_wait::Durable;
 pub use error::{Result, WalError};
 pub use log::{ReplayPosition, ReplayVisitor, Wal};
 pub use stats::WalStats;

@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use parking_lot::Mutex;
 
 use crate::buffer::AppendBuffer;
+use crate::durable_wait::{Durable, Syncer, Waiters};
 use crate::error::WalError;
 use crate::flusher::Flusher;
 use crate::gather::Gatherer;
@@ -28,10 +29,13 @@ pub type ReplayVisitor<'a> = dyn FnMut(u64, &[u8], ReplayPosition) -> Result<()>
 ///
 /// `Send + Sync`; every method takes `&self`. Typical commit path:
 /// `append(seq, bytes)` under the caller's own ordering lock, then
-/// `wait_durable(seq)` outside it so concurrent commits share an fsync.
+/// `wait_durable(seq)` outside it so concurrent commits share an fsync — or, in async code,
+/// `durable(seq).await`, which holds no thread while the fsync runs.
 pub struct Wal {
     shared: Arc<Shared>,
     flusher: Option<Flusher>,
+    /// Leads the writes that [`Durable`] futures wait for (`Fsync` policy only).
+    syncer: Option<Syncer>,
 }
 
 /// State shared with the background flusher thread.
@@ -87,13 +91,17 @@ impl Wal {
             maintenance: Mutex::new(()),
             counters,
         });
-        let flusher = match config.durability {
-            Durability::Fsync => None,
+        let (flusher, syncer) = match config.durability {
+            Durability::Fsync => (None, Some(Syncer::spawn(Arc::clone(&shared))?)),
             Durability::Buffered { interval } => {
-                Some(Flusher::spawn(Arc::clone(&shared), interval)?)
+                (Some(Flusher::spawn(Arc::clone(&shared), interval)?), None)
             }
         };
-        Ok(Wal { shared, flusher })
+        Ok(Wal {
+            shared,
+            flusher,
+            syncer,
+        })
     }
 
     /// Sequence number of the last record in the log (durable or not), or `None` if empty.
@@ -137,6 +145,43 @@ impl Wal {
             Durability::Fsync => self.shared.make_durable(seq),
             Durability::Buffered { .. } => self.shared.check_appended(seq),
         }
+    }
+
+    /// [`wait_durable`](Self::wait_durable) as a future: resolves once record `seq` and
+    /// everything before it is durable under the policy, without holding a thread meanwhile
+    /// (the log's syncer thread leads the fsync when no blocking committer does). Same errors.
+    pub fn durable(&self, seq: u64) -> Durable {
+        if let Err(e) = self.shared.commit.check_poison() {
+            return Durable::ready(Err(e));
+        }
+        match self.shared.durability {
+            Durability::Fsync => match self.shared.check_appended(seq) {
+                Ok(()) => Durable::waiting(Arc::clone(&self.shared), seq),
+                Err(e) => Durable::ready(Err(e)),
+            },
+            Durability::Buffered { .. } => Durable::ready(self.shared.check_appended(seq)),
+        }
+    }
+
+    /// Has the log's syncer make `seq` durable soon without anyone waiting for it (a
+    /// committer that went away); the on-durable hook then reports it. No-op under `Buffered`
+    /// or when `seq` is durable already or was never appended.
+    pub fn request_sync(&self, seq: u64) {
+        if matches!(self.shared.durability, Durability::Fsync)
+            && !self.shared.commit.is_durable(seq)
+            && self.shared.check_appended(seq).is_ok()
+        {
+            self.shared.waiters().request(seq);
+        }
+    }
+
+    /// Sets `hook`, called with the new durable seq after every successful write+fsync, on
+    /// the thread that did it (before [`wait_durable`](Self::wait_durable) callers whose
+    /// records it covered are guaranteed to have returned). A database uses it to publish
+    /// transactions as soon as they are durable, whoever waits for them. One hook per log:
+    /// `false` if one was set already.
+    pub fn on_durable(&self, hook: impl Fn(u64) + Send + Sync + 'static) -> bool {
+        self.shared.commit.set_on_durable(Box::new(hook))
     }
 
     /// Writes and fsyncs everything appended so far, whatever the policy.
@@ -245,6 +290,9 @@ impl Drop for Wal {
         if let Some(flusher) = self.flusher.take() {
             flusher.stop();
         }
+        if let Some(syncer) = self.syncer.take() {
+            syncer.stop(&self.shared);
+        }
         match self.shared.flush() {
             Ok(()) => {}
             Err(WalError::Poisoned { .. }) => {}
@@ -268,7 +316,23 @@ impl Shared {
         }
     }
 
-    fn make_durable(&self, seq: u64) -> Result<()> {
+    pub(crate) fn waiters(&self) -> &Waiters {
+        &self.commit.waiters
+    }
+
+    pub(crate) fn durable_seq(&self) -> u64 {
+        self.commit.durable_seq()
+    }
+
+    /// `Some` once waiting for `seq` is over: durable, or the log is poisoned.
+    pub(crate) fn durable_or_failed(&self, seq: u64) -> Option<Result<()>> {
+        if self.commit.is_poisoned() {
+            return Some(self.commit.check_poison());
+        }
+        self.commit.is_durable(seq).then_some(Ok(()))
+    }
+
+    pub(crate) fn make_durable(&self, seq: u64) -> Result<()> {
         if self.commit.is_durable(seq) {
             return Ok(());
         }

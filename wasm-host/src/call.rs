@@ -4,7 +4,7 @@
 
 use std::time::SystemTime;
 
-use cosmictron_engine::{Database, TxId, WriteTx};
+use cosmictron_engine::{Database, PendingCommit, TxId, WriteTx};
 use cosmictron_types::{ConnectionId, Identity, Timestamp};
 use serde_json::value::RawValue;
 use wasmtime::Trap;
@@ -31,6 +31,35 @@ impl CallOutcome {
     pub fn value(&self) -> serde_json::Value {
         // The text was checked when the call returned, so this parse cannot fail.
         serde_json::from_str(self.result.get()).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// A reducer call whose transaction is logged and waits for its fsync (see
+/// [`LoadedModule::call_pending`]): wait for it blocking or as a future.
+#[derive(Debug)]
+pub struct PendingCall {
+    pub commit: PendingCommit,
+    /// The reducer's return value, as in [`CallOutcome::result`].
+    pub result: Box<RawValue>,
+}
+
+impl PendingCall {
+    /// Blocks until the call's transaction is durable.
+    pub fn wait(self) -> Result<CallOutcome> {
+        let info = self.commit.wait()?;
+        Ok(CallOutcome {
+            tx_id: info.tx_id,
+            result: self.result,
+        })
+    }
+
+    /// Resolves once the call's transaction is durable, holding no thread meanwhile.
+    pub async fn durable(self) -> Result<CallOutcome> {
+        let info = self.commit.durable().await?;
+        Ok(CallOutcome {
+            tx_id: info.tx_id,
+            result: self.result,
+        })
     }
 }
 
@@ -200,11 +229,7 @@ impl LoadedModule {
         args: Args<'_>,
         ctx: CallContext,
     ) -> Result<CallOutcome> {
-        match self.def().reducer(reducer) {
-            Some((_, def)) if def.is_callable() => {}
-            _ => return Err(HostError::NoSuchReducer(reducer.to_owned())),
-        }
-        self.call_in_own_tx(db, reducer, args, Authority::Client(ctx))
+        self.call_pending(db, reducer, args, ctx)?.wait()
     }
 
     /// Runs the lifecycle reducer `lifecycle` (`client_connected`, `client_disconnected`) for
@@ -224,6 +249,24 @@ impl LoadedModule {
             .map(Some)
     }
 
+    /// [`call_with`](Self::call_with) up to the commit: the reducer has run and its
+    /// transaction is logged, with the writer released for the next call; the returned
+    /// [`PendingCall`] waits for the fsync. A server awaits it so that commits waiting for
+    /// their shared fsync hold no thread.
+    pub fn call_pending(
+        &self,
+        db: &Database,
+        reducer: &str,
+        args: Args<'_>,
+        ctx: CallContext,
+    ) -> Result<PendingCall> {
+        match self.def().reducer(reducer) {
+            Some((_, def)) if def.is_callable() => {}
+            _ => return Err(HostError::NoSuchReducer(reducer.to_owned())),
+        }
+        self.call_in_own_tx_pending(db, reducer, args, Authority::Client(ctx))
+    }
+
     pub(crate) fn call_in_own_tx(
         &self,
         db: &Database,
@@ -231,11 +274,21 @@ impl LoadedModule {
         args: Args<'_>,
         authority: Authority,
     ) -> Result<CallOutcome> {
+        self.call_in_own_tx_pending(db, reducer, args, authority)?
+            .wait()
+    }
+
+    fn call_in_own_tx_pending(
+        &self,
+        db: &Database,
+        reducer: &str,
+        args: Args<'_>,
+        authority: Authority,
+    ) -> Result<PendingCall> {
         let tx = db.begin_write_owned()?;
         let (tx, result) = self.run(tx, reducer, args, authority, now())?;
-        let info = tx.commit()?;
-        Ok(CallOutcome {
-            tx_id: info.tx_id,
+        Ok(PendingCall {
+            commit: tx.commit_pending()?,
             result,
         })
     }

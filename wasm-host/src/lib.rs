@@ -64,7 +64,7 @@ mod upgrade;
 mod validate;
 mod view;
 
-pub use call::{Args, CallContext, CallOutcome};
+pub use call::{Args, CallContext, CallOutcome, PendingCall};
 pub use config::HostConfig;
 pub use def::{ABI_VERSION, LIFECYCLES, ModuleDef, ReducerDef};
 pub use error::{HostError, ModuleError, Result};

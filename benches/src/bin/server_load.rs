@@ -3,19 +3,25 @@
 //! commit-to-client latency with 1,000 connected subscribers, and a module's own HTTP routes
 //! (a read-only one and a writing one) beside the same work as reducer calls.
 //!
-//! `cargo run --release -p cosmictron-benches --bin server_load -- [--quick]`
+//! `cargo run --release -p cosmictron-benches --bin server_load -- [--quick] [--only WORKLOAD]`
+//!
+//! `--only` runs one workload: `http`, `ws`, `fanout` or `routes` (for profiling one path).
 //!
 //! Every call is a real durable transaction of the quickstart module's `record_agent_message`
 //! (default durability: fsync before acknowledging, group commit); the route workloads use the
 //! `routes` test module (`GET /m/routes/items/1` vs the `item` reducer, `POST /m/routes/items`
 //! vs the `add_item` reducer). Medians of several rounds.
 
+/// The allocator of the `cosmictron` binary, so the server in this process runs as it would.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::{Value as Json, json};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -203,18 +209,33 @@ async fn ws_pipelined(addr: &str, token: &str, window: usize, seconds: f64) -> R
         sent += 1;
         tx.send(Message::Text(call(sent).into())).await?;
     }
-    while let Some(frame) = rx.next().await {
-        let Message::Text(t) = frame? else { continue };
-        let v: Json = serde_json::from_str(&t)?;
-        if v["type"] == "error" {
-            bail!("call failed: {v}");
+    // Like a pipelining client library: every answer that has arrived is read, then as many
+    // new calls are written together in one flush.
+    'outer: while let Some(frame) = rx.next().await {
+        let mut frames = vec![frame];
+        while let Some(Some(frame)) = rx.next().now_or_never() {
+            frames.push(frame);
         }
-        answered += 1;
-        if Instant::now() < deadline {
+        let mut refill = 0;
+        for frame in frames {
+            let Message::Text(t) = frame? else { continue };
+            let v: Json = serde_json::from_str(&t)?;
+            if v["type"] == "error" {
+                bail!("call failed: {v}");
+            }
+            answered += 1;
+            if Instant::now() < deadline {
+                refill += 1;
+            } else if answered == sent {
+                break 'outer;
+            }
+        }
+        for _ in 0..refill {
             sent += 1;
-            tx.send(Message::Text(call(sent).into())).await?;
-        } else if answered == sent {
-            break;
+            tx.feed(Message::Text(call(sent).into())).await?;
+        }
+        if refill > 0 {
+            tx.flush().await?;
         }
     }
     Ok(answered as f64 / start.elapsed().as_secs_f64())
@@ -329,7 +350,19 @@ fn route_workloads(addr: &str, token: &str) -> Vec<(&'static str, MakeRequest)> 
 }
 
 fn main() -> Result<()> {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    if let Some(o) = &only
+        && !["http", "ws", "fanout", "routes"].contains(&o.as_str())
+    {
+        bail!("--only takes http, ws, fanout or routes, not `{o}`");
+    }
+    let runs = |w: &str| only.as_deref().is_none_or(|o| o == w);
     let s = if quick {
         Settings {
             rounds: 3,
@@ -384,18 +417,29 @@ fn main() -> Result<()> {
             bail!("seeding the routes module: HTTP {}", seed.status());
         }
         for _ in 0..s.rounds {
-            let make = agent_message(&addr, &token);
-            let (rate, lat) = http_calls(make, s.http_connections, s.seconds).await?;
-            http_rates.push(rate);
-            http_p99.push(percentile(&lat, 0.99));
-            ws_rates.push(ws_pipelined(&addr, &token, s.pipeline_window, s.seconds).await?);
+            if runs("http") {
+                let make = agent_message(&addr, &token);
+                let (rate, lat) = http_calls(make, s.http_connections, s.seconds).await?;
+                http_rates.push(rate);
+                http_p99.push(percentile(&lat, 0.99));
+            }
+            if runs("ws") {
+                ws_rates.push(ws_pipelined(&addr, &token, s.pipeline_window, s.seconds).await?);
+            }
+            if !runs("routes") {
+                continue;
+            }
             for (i, (_, make)) in routes.iter().enumerate() {
                 let (rate, lat) = http_calls(make.clone(), s.http_connections, s.seconds).await?;
                 route_results[i].0.push(rate);
                 route_results[i].1.push(percentile(&lat, 0.99));
             }
         }
-        let lat = fan_out_latency(&addr, &token, s.subscribers, s.latency_samples).await?;
+        let lat = if runs("fanout") {
+            fan_out_latency(&addr, &token, s.subscribers, s.latency_samples).await?
+        } else {
+            Vec::new()
+        };
         println!("| workload | median | unit |");
         println!("|---|---:|---|");
         println!(

@@ -125,6 +125,7 @@ pub(crate) async fn undeploy(
         Ok(())
     })
     .await?;
+    state.calls.forget(&name);
     Ok(axum::Json(json!({"name": name, "status": "removed"})))
 }
 

@@ -2,18 +2,20 @@
 //! one transaction. The body is a JSON object of named arguments (an empty body is `{}`).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use cosmictron_types::ConnectionId;
 use cosmictron_wasm_host::{Args, CallContext};
-use serde::Deserialize;
-use serde_json::{Value as Json, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use serde_json::value::RawValue;
 
 use crate::app::{AppState, Core, Counters};
 use crate::error::{Error, Result};
-use crate::facade::CallResult;
-use crate::http::blocking::blocking;
+use crate::facade::RawCallResult;
 use crate::http::caller::Caller;
 use crate::http::response::ApiBytes;
 
@@ -77,13 +79,32 @@ fn parse_json_args(body: &[u8]) -> Result<Json> {
     Ok(args)
 }
 
-pub(crate) fn call_json(out: &CallResult) -> Json {
-    json!({
-        "tx_id": out.tx_id,
-        "status": "committed",
-        "duration_ms": out.duration_ms,
-        "result": out.result,
-    })
+/// The answer to a committed call, `{tx_id, status: "committed", duration_ms, result}`, with
+/// the module's JSON result sent on as it is.
+#[derive(Debug, Serialize)]
+pub(crate) struct CallAnswer<'a> {
+    pub(crate) tx_id: Option<u64>,
+    pub(crate) status: &'static str,
+    pub(crate) duration_ms: f64,
+    pub(crate) result: &'a RawValue,
+}
+
+impl<'a> CallAnswer<'a> {
+    pub(crate) fn of(out: &'a RawCallResult) -> CallAnswer<'a> {
+        CallAnswer {
+            tx_id: out.tx_id,
+            status: "committed",
+            duration_ms: out.duration_ms,
+            result: &out.result,
+        }
+    }
+}
+
+/// The call's answer as an HTTP response body.
+fn call_response(out: &RawCallResult) -> Result<Response> {
+    let body = serde_json::to_vec(&CallAnswer::of(out))
+        .map_err(|e| Error::request(500, "internal", format!("encoding the answer: {e}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// Reducer arguments as they arrived: a JSON object, or MessagePack bytes of a map.
@@ -93,8 +114,9 @@ pub(crate) enum CallArgs {
     MessagePack(Vec<u8>),
 }
 
-/// Calls `reducer` of `module` as `caller` (over `connection`, for WebSocket calls) on the
-/// blocking pool.
+/// Calls `reducer` of `module` as `caller` (over `connection`, for WebSocket calls): the
+/// reducer runs on the module's call thread, then the commit's fsync is awaited here, so the
+/// call thread goes on with the next call meanwhile.
 pub(crate) async fn call(
     state: &Arc<AppState>,
     caller: Caller,
@@ -102,7 +124,7 @@ pub(crate) async fn call(
     reducer: String,
     args: CallArgs,
     connection: Option<ConnectionId>,
-) -> Result<CallResult> {
+) -> Result<RawCallResult> {
     let core = state.core()?.clone();
     Counters::bump(&state.counters.reducer_calls);
     let module = resolve_module(&core, &reducer, module.as_deref())?;
@@ -110,13 +132,26 @@ pub(crate) async fn call(
         sender: caller.identity,
         connection_id: connection,
     };
-    let out = blocking(move || {
-        let args = match &args {
-            CallArgs::Json(v) => Args::Json(v),
-            CallArgs::MessagePack(b) => Args::MessagePack(b),
-        };
-        core.db.call_with(&module, &reducer, args, ctx)
-    })
+    let start = Instant::now();
+    let queue = module.clone();
+    let out = async {
+        let pending = state
+            .calls
+            .run(&queue, move || {
+                let args = match &args {
+                    CallArgs::Json(v) => Args::Json(v),
+                    CallArgs::MessagePack(b) => Args::MessagePack(b),
+                };
+                core.db.call_pending(&module, &reducer, args, ctx)
+            })
+            .await?;
+        let outcome = pending.durable().await?;
+        Ok(RawCallResult {
+            tx_id: outcome.tx_id,
+            duration_ms: start.elapsed().as_secs_f64() * 1000.0,
+            result: outcome.result,
+        })
+    }
     .await;
     if out.is_err() {
         Counters::bump(&state.counters.reducer_errors);
@@ -131,10 +166,10 @@ pub(crate) async fn call_by_name(
     Query(q): Query<ModuleQuery>,
     headers: HeaderMap,
     ApiBytes(body): ApiBytes,
-) -> Result<axum::Json<Json>> {
+) -> Result<Response> {
     let args = parse_args(&headers, &body)?;
     let out = call(&state, caller, q.module, reducer, args, None).await?;
-    Ok(axum::Json(call_json(&out)))
+    call_response(&out)
 }
 
 pub(crate) async fn call_in_module(
@@ -143,8 +178,8 @@ pub(crate) async fn call_in_module(
     Path((module, reducer)): Path<(String, String)>,
     headers: HeaderMap,
     ApiBytes(body): ApiBytes,
-) -> Result<axum::Json<Json>> {
+) -> Result<Response> {
     let args = parse_args(&headers, &body)?;
     let out = call(&state, caller, Some(module), reducer, args, None).await?;
-    Ok(axum::Json(call_json(&out)))
+    call_response(&out)
 }

@@ -31,6 +31,9 @@ use crate::ws::protocol::{ClientMessage, Encoding, decode, error_json, error_mes
 
 /// Calls and queries one connection may have running at once.
 const CALLS_IN_FLIGHT: usize = 256;
+/// At most this many messages are written per flush (so one busy connection's answers do not
+/// grow a write without bound).
+const BATCH_MAX: usize = 256;
 /// Close code for "going away" (server shutdown, client gone silent).
 const GOING_AWAY: u16 = 1001;
 /// Close code for "policy violation" (a client that lags too far behind).
@@ -163,14 +166,25 @@ impl Connection {
                 }
                 _ = shutdown.changed() => close = Some((GOING_AWAY, "server shutting down")),
             }
+            // Answers that are ready too go out in the same write: a pipelining client gets
+            // many per system call instead of one each.
+            while outgoing.len() < BATCH_MAX
+                && let Ok(result) = results.try_recv()
+            {
+                outgoing.push(result);
+            }
+            let sent = outgoing.len();
             for message in outgoing {
                 let Some(frame) = encode(self.encoding, &message) else {
                     continue;
                 };
                 Counters::bump(&self.state.counters.ws_messages_out);
-                if sink.send(frame).await.is_err() {
+                if sink.feed(frame).await.is_err() {
                     return;
                 }
+            }
+            if sent > 0 && sink.flush().await.is_err() {
+                return;
             }
             if let Some((code, reason)) = close {
                 let _ = sink
@@ -253,7 +267,8 @@ impl Connection {
                     .await
                 {
                     Ok(out) => {
-                        let mut m = reducer_routes::call_json(&out);
+                        let answer = reducer_routes::CallAnswer::of(&out);
+                        let mut m = serde_json::to_value(&answer).unwrap_or(Json::Null);
                         m["type"] = json!("result");
                         m["id"] = json!(id);
                         m
