@@ -20,6 +20,7 @@
 //! - `stats.rs`    medians, percentiles, ratios; timing and resident memory
 //! - `results.rs`  [`Measurement`], `results.json` and the Markdown table
 //! - `read_queries.rs` the read queries and SQLite schema both SQL runners use
+//! - `raw_http.rs` a lean keep-alive HTTP/1.1 load client (`server_load`)
 //! - `chart/`      [`LineChart`]: line charts as SVG, drawn with `plotters`
 //! - `interleaved.rs` interleaved rounds of read workloads across systems (`compare`'s reads
 //!   and `sql_vs_sqlite`)
@@ -35,6 +36,7 @@
 mod chart;
 pub mod interleaved;
 mod items;
+pub mod raw_http;
 pub mod read_queries;
 mod results;
 mod stats;
