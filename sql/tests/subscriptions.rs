@@ -256,6 +256,64 @@ fn identical_subscriptions_are_maintained_once() {
 }
 
 #[test]
+fn a_large_shared_fan_out_reaches_everyone_once_per_tx_in_order() {
+    // Proves: past the size at which one query's fan-out is split across two threads, every
+    // subscriber still gets exactly one update per tx, in tx order, with that tx's rows; and a
+    // subscriber that joined later gets only the txs after its own start.
+    let f = fixture(SubscriptionConfig::default());
+    let q = "SELECT name, rank FROM cats WHERE rank >= 0";
+    let clients: Vec<_> = (0..5000)
+        .map(|_| {
+            let s = f.subs.connect(Caller::user(ALICE), noop());
+            s.subscribe(1, q, &[], None).expect("subscribe");
+            s
+        })
+        .collect();
+    assert_eq!(f.subs.stats().distinct_queries, 1);
+    let mut txs = Vec::new();
+    for rank in 0..3 {
+        let (_, info) =
+            f.db.write(|tx| {
+                tx.insert(
+                    "cats",
+                    vec![
+                        Value::String(format!("c{rank}")),
+                        Value::String("C".into()),
+                        Value::I64(rank),
+                    ],
+                )
+            })
+            .expect("write");
+        txs.push(info.tx_id.expect("tx"));
+    }
+    let late = f.subs.connect(Caller::user(BOB), noop());
+    late.subscribe(1, q, &[], None).expect("subscribe late");
+    let (_, info) =
+        f.db.write(|tx| tx.delete("cats", &[Value::String("c0".into())]))
+            .expect("write");
+    txs.push(info.tx_id.expect("tx"));
+    wait_processed(&f.subs, *txs.last().expect("a tx"));
+    for c in &clients {
+        let mut seen = Vec::new();
+        while let Some(event) = c.try_recv() {
+            let SubscriberEvent::Update(u) = event else {
+                panic!("unexpected event {event:?}");
+            };
+            assert_eq!(u.updates.len(), 1);
+            let changed = u.updates[0].inserts.len() + u.updates[0].deletes.len();
+            assert_eq!(changed, 1, "tx {} carried {changed} rows", u.tx_id);
+            seen.push(u.tx_id);
+        }
+        assert_eq!(seen, txs, "every tx once, in order");
+    }
+    let mut late_seen = Vec::new();
+    while let Some(SubscriberEvent::Update(u)) = late.try_recv() {
+        late_seen.push(u.tx_id);
+    }
+    assert_eq!(late_seen, txs[3..], "only what followed its own start");
+}
+
+#[test]
 fn unsupported_and_invalid_subscriptions_get_clear_codes() {
     // Proves: constructs that cannot be maintained are refused with
     // `unsupported_subscription`, bad SQL keeps the SQL crate's codes, and ids are unique.

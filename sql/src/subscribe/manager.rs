@@ -3,8 +3,8 @@
 //! commit order to every maintained query and fans the deltas out to subscriber queues.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::thread::JoinHandle;
 
 use cosmictron_engine::{ChangeSet, Database, EngineError, ListenerId, TxId};
@@ -15,7 +15,7 @@ use super::analyze::analyze;
 use super::config::SubscriptionConfig;
 use super::from_delta::Decoded;
 use super::queue::{Delta, Notify, Pushed, Queue, Queued};
-use super::registry::{GroupKey, Registry, SubscriberEntry, SubscriberId};
+use super::registry::{GroupKey, Registry, SubscriberEntry, SubscriberId, Target};
 use super::rows::{Multiset, SubEnv, split};
 use super::subscriber::Subscriber;
 use super::types::{Subscribed, SubscriberEvent, SubscriptionStats, SubscriptionUpdate, TxUpdate};
@@ -23,6 +23,14 @@ use super::view::{Query, View};
 use crate::config::Caller;
 use crate::engine::SqlEngine;
 use crate::error::{Result, SqlError};
+
+/// Subscriptions to one query from which its fan-out is split across two threads (below it,
+/// starting a thread costs more than it saves).
+const PARALLEL_FAN_OUT_MIN: usize = 4096;
+
+/// Whether a second thread can run at the same time at all.
+static MANY_CORES: LazyLock<bool> =
+    LazyLock::new(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1));
 
 /// Change sets handed over by the commit listener.
 #[derive(Debug, Default)]
@@ -280,8 +288,7 @@ impl Shared {
             }
         }
         let decoded = Decoded::new(&changes);
-        let mut deliveries: Vec<(SubscriberId, Arc<Queue>, Queued)> = Vec::new();
-        let mut changed_groups = 0;
+        let mut changed: Vec<(Arc<[Target]>, Arc<Delta>)> = Vec::new();
         let mut ended: Vec<(u64, &'static str, String)> = Vec::new();
         for gid in touched {
             let Some(group) = reg.groups.get_mut(&gid) else {
@@ -313,18 +320,20 @@ impl Shared {
                 continue;
             }
             let (inserts, deletes) = split(&delta);
-            let delta = Arc::new(Delta { inserts, deletes });
-            changed_groups += 1;
-            deliveries.extend(group.members.iter().filter(|(_, m)| tx > m.from).map(
-                |(&(sid, id), m)| {
-                    let part = (id, delta.clone());
-                    (sid, m.queue.clone(), Queued::One { tx_id: tx, part })
-                },
-            ));
+            changed.push((group.targets(), Arc::new(Delta { inserts, deletes })));
         }
-        if changed_groups > 1 {
-            deliveries = merge_by_subscriber(deliveries);
-        }
+        // Several queries changed: each subscriber still gets one update for the tx, so its
+        // parts are gathered and merged. (One query: its targets are walked as they are.)
+        let merged = (changed.len() > 1).then(|| {
+            let mut deliveries: Vec<(SubscriberId, Arc<Queue>, Queued)> = Vec::new();
+            for (targets, delta) in &changed {
+                deliveries.extend(targets.iter().filter(|t| tx > t.from).map(|t| {
+                    let part = (t.id, delta.clone());
+                    (t.sid, t.queue.clone(), Queued::One { tx_id: tx, part })
+                }));
+            }
+            merge_by_subscriber(deliveries)
+        });
         for (gid, code, message) in ended {
             let members: Vec<(SubscriberId, u64)> = reg
                 .groups
@@ -347,22 +356,65 @@ impl Shared {
         drop(reg);
         drop(decoded);
         notify.iter().for_each(|q| q.notify());
-        // Outside the lock, so subscribe and unsubscribe never wait for the fan-out; this
-        // thread alone queues updates, so they still arrive in tx order.
-        for (sid, queue, event) in deliveries {
-            match queue.push(event, false) {
-                Pushed::Queued(true) => queue.notify(),
-                Pushed::Queued(false) => {}
-                Pushed::Full => {
-                    let lagged = self.registry.lock().lag(sid, tx - 1);
-                    if let Some(q) = lagged {
-                        q.notify();
-                    }
+        // Outside the lock, so subscribe and unsubscribe never wait for the fan-out; the
+        // fan-out of a tx ends before the next tx's begins, so updates arrive in tx order.
+        match merged {
+            Some(deliveries) => {
+                for (sid, queue, event) in deliveries {
+                    self.deliver(tx, sid, &queue, event);
+                }
+            }
+            None => {
+                if let Some((targets, delta)) = changed.first() {
+                    self.fan_out(tx, targets, delta);
                 }
             }
         }
         self.delivered_tx.store(tx, Ordering::Release);
         drop(delivering);
+    }
+
+    /// Queues one query's change for every subscription to it. Past [`PARALLEL_FAN_OUT_MIN`]
+    /// subscriptions, a second thread takes half: queueing is the whole cost per subscriber
+    /// (about 0.1 µs), so on two cores the last subscriber hears of the tx in half the time.
+    fn fan_out(&self, tx: TxId, targets: &[Target], delta: &Arc<Delta>) {
+        let each = |part: &[Target], delta: &Arc<Delta>| {
+            for t in part.iter().filter(|t| tx > t.from) {
+                let event = Queued::One {
+                    tx_id: tx,
+                    part: (t.id, delta.clone()),
+                };
+                self.deliver(tx, t.sid, &t.queue, event);
+            }
+        };
+        if targets.len() < PARALLEL_FAN_OUT_MIN || !*MANY_CORES {
+            return each(targets, delta);
+        }
+        let (first, second) = targets.split_at(targets.len() / 2);
+        // The second thread gets its own copy of the change: two threads bumping one
+        // reference count would pass its cache line back and forth on every subscriber.
+        let copy = Arc::new(Delta {
+            inserts: delta.inserts.clone(),
+            deletes: delta.deletes.clone(),
+        });
+        std::thread::scope(|scope| {
+            scope.spawn(|| each(second, &copy));
+            each(first, delta);
+        });
+    }
+
+    /// Queues `event` for one subscriber; a full queue drops the subscriber as lagging.
+    fn deliver(&self, tx: TxId, sid: SubscriberId, queue: &Queue, event: Queued) {
+        match queue.push(event, false) {
+            Pushed::Queued(true) => queue.notify(),
+            Pushed::Queued(false) => {}
+            Pushed::Full => {
+                let lagged = self.registry.lock().lag(sid, tx - 1);
+                if let Some(q) = lagged {
+                    q.notify();
+                }
+            }
+        }
     }
 
     /// Subscribes `(sid, id)`: the initial result (or, resuming, the missed updates) as of a

@@ -37,6 +37,38 @@ pub(crate) struct Group {
     pub(crate) skip_through: TxId,
     /// (subscriber, subscription id) → where its result started and its subscriber's queue.
     pub(crate) members: BTreeMap<(SubscriberId, u64), Member>,
+    /// `members` as a flat list for fan-out, built on first use after they change: a tx that
+    /// changes the query walks it outside the registry's lock without copying it.
+    targets: Option<Arc<[Target]>>,
+}
+
+/// One subscription as fan-out reads it.
+#[derive(Debug)]
+pub(crate) struct Target {
+    pub(crate) sid: SubscriberId,
+    pub(crate) id: u64,
+    pub(crate) from: TxId,
+    pub(crate) queue: Arc<Queue>,
+}
+
+impl Group {
+    /// The members as fan-out targets (shared until the members change).
+    pub(crate) fn targets(&mut self) -> Arc<[Target]> {
+        let members = &self.members;
+        self.targets
+            .get_or_insert_with(|| {
+                members
+                    .iter()
+                    .map(|(&(sid, id), m)| Target {
+                        sid,
+                        id,
+                        from: m.from,
+                        queue: m.queue.clone(),
+                    })
+                    .collect()
+            })
+            .clone()
+    }
 }
 
 /// One subscription of a group.
@@ -112,6 +144,7 @@ impl Registry {
                         view,
                         skip_through: at,
                         members: BTreeMap::new(),
+                        targets: None,
                     },
                 );
                 g
@@ -120,6 +153,7 @@ impl Registry {
         let queue = self.subscribers.get(&member.0).map(|e| e.queue.clone());
         if let (Some(group), Some(queue)) = (self.groups.get_mut(&gid), queue) {
             group.members.insert(member, Member { from: at, queue });
+            group.targets = None;
         }
         if let Some(entry) = self.subscribers.get_mut(&member.0) {
             entry.subs.insert(member.1, gid);
@@ -133,6 +167,7 @@ impl Registry {
             return;
         };
         group.members.remove(&member);
+        group.targets = None;
         if group.members.is_empty() {
             self.drop_group(gid);
         }
