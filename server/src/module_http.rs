@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use cosmictron_types::{PathPattern, RouteRequest, RouteResponse};
-use cosmictron_wasm_host::{MatchedRoute, RouteMatch, RouteOutcome};
+use cosmictron_wasm_host::{MatchedRoute, PendingRoute, RouteMatch, RouteOutcome};
 
 use crate::error::{Error, Result};
 use crate::facade::{Cosmictron, Deployed};
@@ -108,8 +108,26 @@ impl Cosmictron {
         route: &MatchedRoute,
         request: RouteRequest,
     ) -> Result<RouteResult> {
-        let deployed = self.inner.deployed(module)?;
         let start = Instant::now();
+        let RouteOutcome { tx_id, response } =
+            self.call_matched_pending(module, route, request)?.wait()?;
+        Ok(RouteResult {
+            tx_id,
+            duration_ms: start.elapsed().as_secs_f64() * 1000.0,
+            response,
+        })
+    }
+
+    /// [`call_matched`](Self::call_matched) up to the commit: a writing handler's transaction
+    /// is logged and the writer released; the returned [`PendingRoute`] waits for the fsync.
+    /// The server awaits it, so writing routes share fsyncs without a thread each.
+    pub fn call_matched_pending(
+        &self,
+        module: &str,
+        route: &MatchedRoute,
+        request: RouteRequest,
+    ) -> Result<PendingRoute> {
+        let deployed = self.inner.deployed(module)?;
         let rematched;
         let route = if deployed.module.routes_to(route) {
             route
@@ -122,13 +140,9 @@ impl Cosmictron {
                 other => return Err(unrouted(module, &request.method, &request.path, &other)),
             }
         };
-        let RouteOutcome { tx_id, response } =
-            deployed.module.call_route(&deployed.db, route, request)?;
-        Ok(RouteResult {
-            tx_id,
-            duration_ms: start.elapsed().as_secs_f64() * 1000.0,
-            response,
-        })
+        Ok(deployed
+            .module
+            .call_route_pending(&deployed.db, route, request)?)
     }
 
     /// Serves the routes of `modules` at the root too (in this order of precedence), after

@@ -70,7 +70,7 @@ pub use def::{ABI_VERSION, LIFECYCLES, ModuleDef, ReducerDef};
 pub use error::{HostError, ModuleError, Result};
 pub use logs::{LogLevel, LogLine};
 pub use module::{LoadedModule, WasmHost, module_identity};
-pub use route::{MatchedRoute, RouteMatch, RouteOutcome};
+pub use route::{MatchedRoute, PendingRoute, RouteMatch, RouteOutcome};
 pub use schedule::{
     SCHEDULES_TABLE, Schedule, ScheduledRun, ensure_schedules_table, schedules_table_def,
 };

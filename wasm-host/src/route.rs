@@ -6,7 +6,7 @@
 //! response: any response of status 400 or more, as the SDK builds it) or 1 (an error: roll
 //! back; the server answers it as it answers a reducer's error).
 
-use cosmictron_engine::{Database, TxId};
+use cosmictron_engine::{Database, PendingCommit, TxId};
 use cosmictron_types::{
     PathPattern, ROUTE_METHODS, RouteRequest, RouteResponse, RouteSpec, split_path,
 };
@@ -162,8 +162,20 @@ impl LoadedModule {
         &self,
         db: &Database,
         route: &MatchedRoute,
-        mut request: RouteRequest,
+        request: RouteRequest,
     ) -> Result<RouteOutcome> {
+        self.call_route_pending(db, route, request)?.wait()
+    }
+
+    /// [`call_route`](Self::call_route) up to the commit: a writing handler's transaction is
+    /// logged and the writer released; the returned [`PendingRoute`] waits for the fsync
+    /// (blocking, or as a future that holds no thread).
+    pub fn call_route_pending(
+        &self,
+        db: &Database,
+        route: &MatchedRoute,
+        mut request: RouteRequest,
+    ) -> Result<PendingRoute> {
         request.params.clone_from(&route.params);
         let authority = match request.identity {
             Some(sender) => Authority::Client(CallContext::new(sender)),
@@ -186,12 +198,45 @@ impl LoadedModule {
             return Err(failed_call(status, &result));
         }
         let response = decode_response(&result)?;
-        let tx_id = match tx {
-            CallTx::Write(tx) if status == CALL_OK => tx.commit()?.tx_id,
+        let commit = match tx {
+            CallTx::Write(tx) if status == CALL_OK => Some(tx.commit_pending()?),
             // Dropping the transaction rolls it back.
             CallTx::Write(_) | CallTx::Read(_) => None,
         };
-        Ok(RouteOutcome { tx_id, response })
+        Ok(PendingRoute { commit, response })
+    }
+}
+
+/// A handler's answer whose transaction (if it wrote and committed) waits for its fsync.
+#[derive(Debug)]
+pub struct PendingRoute {
+    pub commit: Option<PendingCommit>,
+    pub response: RouteResponse,
+}
+
+impl PendingRoute {
+    /// Blocks until the handler's transaction is durable.
+    pub fn wait(self) -> Result<RouteOutcome> {
+        let tx_id = match self.commit {
+            Some(commit) => commit.wait()?.tx_id,
+            None => None,
+        };
+        Ok(RouteOutcome {
+            tx_id,
+            response: self.response,
+        })
+    }
+
+    /// Resolves once the handler's transaction is durable, holding no thread meanwhile.
+    pub async fn durable(self) -> Result<RouteOutcome> {
+        let tx_id = match self.commit {
+            Some(commit) => commit.durable().await?.tx_id,
+            None => None,
+        };
+        Ok(RouteOutcome {
+            tx_id,
+            response: self.response,
+        })
     }
 }
 

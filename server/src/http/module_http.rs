@@ -209,7 +209,30 @@ async fn run_handler(
         remote_addr,
     };
     Counters::bump(&state.counters.route_calls);
-    let out = blocking(move || core.db.call_matched(&module, &route, request)).await;
+    let out = if route.spec.read_only {
+        // Reads run side by side on snapshots (the module caps them at one per CPU).
+        blocking(move || core.db.call_matched(&module, &route, request))
+            .await
+            .map(|r| r.response)
+    } else {
+        // A writing handler queues for the module's call thread like a reducer call, and its
+        // commit's fsync is awaited here.
+        let queue = module.clone();
+        match state
+            .calls
+            .run(&queue, move || {
+                core.db.call_matched_pending(&module, &route, request)
+            })
+            .await
+        {
+            Ok(pending) => pending
+                .durable()
+                .await
+                .map(|o| o.response)
+                .map_err(Error::from),
+            Err(e) => Err(e),
+        }
+    };
     let out = match out {
         Ok(out) => out,
         Err(e) => {
@@ -217,12 +240,12 @@ async fn run_handler(
             return Err(e);
         }
     };
-    let status = StatusCode::from_u16(out.response.status)
+    let status = StatusCode::from_u16(out.status)
         .map_err(|e| Error::request(500, "abi_violation", format!("handler status: {e}")))?;
-    let mut response = Response::new(Body::from(out.response.body));
+    let mut response = Response::new(Body::from(out.body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    for (name, value) in out.response.headers {
+    for (name, value) in out.headers {
         let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(&value),
