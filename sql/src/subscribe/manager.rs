@@ -398,8 +398,14 @@ impl Shared {
             deletes: delta.deletes.clone(),
         });
         std::thread::scope(|scope| {
-            scope.spawn(|| each(second, &copy));
+            let helper = std::thread::Builder::new()
+                .name("subscriptions-fan-out".into())
+                .spawn_scoped(scope, || each(second, &copy));
             each(first, delta);
+            // No thread to be had (the process is at its limit): this one does both halves.
+            if helper.is_err() {
+                each(second, &copy);
+            }
         });
     }
 
