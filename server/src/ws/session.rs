@@ -23,6 +23,7 @@ use tokio::sync::{Notify, Semaphore, mpsc};
 
 use crate::app::{AppState, Counters};
 use crate::error::{Error, Result};
+use crate::facade::RawCallResult;
 use crate::http::caller::Caller;
 use crate::http::reducer_routes;
 use crate::http::sql_routes::{self, param_value, result_json, route_query, sql_caller};
@@ -50,7 +51,7 @@ struct Connection {
     subscribers: HashMap<String, Arc<Subscriber>>,
     /// Which module each subscription id lives in.
     subscription_modules: HashMap<u64, String>,
-    results: mpsc::Sender<Json>,
+    results: mpsc::Sender<Outgoing>,
     in_flight: Arc<Semaphore>,
 }
 
@@ -69,7 +70,55 @@ fn update_json(module: &str, update: &TxUpdate) -> Json {
     json!({"type": "update", "module": module, "tx_id": update.tx_id, "updates": updates})
 }
 
-fn encode(encoding: Encoding, message: &Json) -> Option<Message> {
+/// A message to send: a JSON tree, or a call's answer kept as the module's JSON text (so a
+/// JSON connection writes it without building a tree of it first).
+enum Outgoing {
+    Json(Json),
+    Answer { id: u64, out: RawCallResult },
+}
+
+impl From<Json> for Outgoing {
+    fn from(message: Json) -> Outgoing {
+        Outgoing::Json(message)
+    }
+}
+
+/// `{"type":"result","id":…, tx_id, status, duration_ms, result}`.
+#[derive(serde::Serialize)]
+struct ResultMessage<'a> {
+    r#type: &'static str,
+    id: u64,
+    tx_id: Option<u64>,
+    status: &'static str,
+    duration_ms: f64,
+    result: &'a serde_json::value::RawValue,
+}
+
+fn encode(encoding: Encoding, message: &Outgoing) -> Option<Message> {
+    let tree;
+    let message = match (message, encoding) {
+        (Outgoing::Json(m), _) => m,
+        (Outgoing::Answer { id, out }, Encoding::Json) => {
+            let text = serde_json::to_string(&ResultMessage {
+                r#type: "result",
+                id: *id,
+                tx_id: out.tx_id,
+                status: "committed",
+                duration_ms: out.duration_ms,
+                result: &out.result,
+            })
+            .ok()?;
+            return Some(Message::Text(Utf8Bytes::from(text)));
+        }
+        (Outgoing::Answer { id, out }, Encoding::MessagePack) => {
+            let answer = reducer_routes::CallAnswer::of(out);
+            let mut m = serde_json::to_value(&answer).ok()?;
+            m["type"] = json!("result");
+            m["id"] = json!(id);
+            tree = m;
+            &tree
+        }
+    };
     match encoding {
         Encoding::Json => Some(Message::Text(Utf8Bytes::from(message.to_string()))),
         Encoding::MessagePack => rmp_serde::to_vec_named(message)
@@ -118,12 +167,12 @@ impl Connection {
     async fn run(
         &mut self,
         socket: WebSocket,
-        mut results: mpsc::Receiver<Json>,
+        mut results: mpsc::Receiver<Outgoing>,
         greeting: Vec<Json>,
     ) {
         let (mut sink, mut stream) = socket.split();
         for message in greeting {
-            let Some(frame) = encode(self.encoding, &message) else {
+            let Some(frame) = encode(self.encoding, &message.into()) else {
                 continue;
             };
             if sink.send(frame).await.is_err() {
@@ -137,22 +186,22 @@ impl Connection {
         let mut shutdown = self.state.shutdown.subscribe();
         let notify = self.notify.clone();
         loop {
-            let mut outgoing: Vec<Json> = Vec::new();
+            let mut outgoing: Vec<Outgoing> = Vec::new();
             let mut close: Option<(u16, &'static str)> = None;
             tokio::select! {
                 frame = stream.next() => {
                     last_heard = Instant::now();
                     match frame {
                         None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
-                        Some(Ok(Message::Text(text))) => outgoing.extend(self.handle(text.as_bytes()).await),
-                        Some(Ok(Message::Binary(bytes))) => outgoing.extend(self.handle(&bytes).await),
+                        Some(Ok(Message::Text(text))) => outgoing.extend(self.handle(text.as_bytes()).await.into_iter().map(Outgoing::from)),
+                        Some(Ok(Message::Binary(bytes))) => outgoing.extend(self.handle(&bytes).await.into_iter().map(Outgoing::from)),
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                     }
                 }
                 Some(result) = results.recv() => outgoing.push(result),
                 () = notify.notified() => {
                     let (updates, lagging) = self.drain_updates();
-                    outgoing.extend(updates);
+                    outgoing.extend(updates.into_iter().map(Outgoing::from));
                     if lagging {
                         close = Some((POLICY, "subscriber_lagging"));
                     }
@@ -266,14 +315,8 @@ impl Connection {
                 match reducer_routes::call(&state, caller, module, reducer, args, Some(connection))
                     .await
                 {
-                    Ok(out) => {
-                        let answer = reducer_routes::CallAnswer::of(&out);
-                        let mut m = serde_json::to_value(&answer).unwrap_or(Json::Null);
-                        m["type"] = json!("result");
-                        m["id"] = json!(id);
-                        m
-                    }
-                    Err(e) => error_message(id, &e),
+                    Ok(out) => Outgoing::Answer { id, out },
+                    Err(e) => error_message(id, &e).into(),
                 }
             } else {
                 error_message(
@@ -284,6 +327,7 @@ impl Connection {
                         "`args` is an object of named arguments",
                     ),
                 )
+                .into()
             };
             drop(permit);
             let _ = results.send(answer).await;
@@ -306,7 +350,7 @@ impl Connection {
                 Err(e) => error_message(id, &e),
             };
             drop(permit);
-            let _ = results.send(answer).await;
+            let _ = results.send(answer.into()).await;
         });
     }
 
