@@ -61,6 +61,15 @@ fn wait_until_published(db: &Database, tx: TxId) {
     }
 }
 
+/// How many rows readers see in `kv`.
+fn kv_rows(db: &Database) -> usize {
+    db.snapshot()
+        .expect("snapshot")
+        .scan("kv")
+        .expect("scan")
+        .len()
+}
+
 fn insert_pending(db: &Database, k: u64) -> cosmictron_engine::PendingCommit {
     let mut tx = db.begin_write().expect("begin");
     tx.insert("kv", vec![Value::U64(k)]).expect("insert");
@@ -82,14 +91,7 @@ fn an_awaited_commit_is_published_once_durable() {
     assert_eq!(info.tx_id, Some(tx));
     assert_eq!(info.changes.expect("changes").tx_id, tx);
     assert!(db.latest_tx() >= tx);
-    assert_eq!(
-        db.snapshot()
-            .expect("snapshot")
-            .scan("kv")
-            .expect("scan")
-            .len(),
-        1
-    );
+    assert_eq!(kv_rows(&db), 1);
 }
 
 // Proves a pending commit nobody waits for is still synced and published (a request whose
@@ -103,14 +105,7 @@ fn an_unawaited_commit_is_published_anyway() {
         pending.tx_id().expect("a tx id")
     };
     wait_until_published(&db, tx);
-    assert_eq!(
-        db.snapshot()
-            .expect("snapshot")
-            .scan("kv")
-            .expect("scan")
-            .len(),
-        1
-    );
+    assert_eq!(kv_rows(&db), 1);
 }
 
 // Proves a future dropped before it resolved (a cancelled request) leaves its commit to be
@@ -164,14 +159,7 @@ fn awaited_commits_share_fsyncs() {
     let fsyncs = db.stats().wal_fsyncs - fsyncs_before;
     assert!(fsyncs <= 40, "200 commits needed {fsyncs} fsyncs");
     assert!(db.latest_tx() >= last);
-    assert_eq!(
-        db.snapshot()
-            .expect("snapshot")
-            .scan("kv")
-            .expect("scan")
-            .len(),
-        200
-    );
+    assert_eq!(kv_rows(&db), 200);
 }
 
 // Proves a failed fsync fails the awaited commit with a storage error, never publishes it,
