@@ -36,6 +36,7 @@ impl KeyBytes {
         key
     }
 
+    #[inline]
     pub(crate) fn as_slice(&self) -> &[u8] {
         match self {
             KeyBytes::Inline { len, bytes } => &bytes[..usize::from(*len)],
@@ -77,12 +78,14 @@ impl Default for KeyBytes {
 impl Deref for KeyBytes {
     type Target = [u8];
 
+    #[inline]
     fn deref(&self) -> &[u8] {
         self.as_slice()
     }
 }
 
 impl PartialEq for KeyBytes {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
         self.as_slice() == other.as_slice()
     }
@@ -91,12 +94,14 @@ impl PartialEq for KeyBytes {
 impl Eq for KeyBytes {}
 
 impl PartialOrd for KeyBytes {
+    #[inline]
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
 impl Ord for KeyBytes {
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
         match (self, other) {
             // Unused inline bytes are always zero, so the zero-padded bytes compare like the
@@ -117,6 +122,7 @@ impl Ord for KeyBytes {
     }
 }
 
+#[inline]
 fn inline_word(bytes: &[u8; INLINE_MAX]) -> u128 {
     let mut word = [0u8; 16];
     word[..INLINE_MAX].copy_from_slice(bytes);

@@ -19,7 +19,8 @@
 //! - `table.rs`         row versions in a slab, btree indexes, visibility
 //! - `arena.rs`         row bytes packed into pages
 //! - `row_chunk.rs`     rows copied out by a scan, packed into one reused buffer
-//! - `index.rs`         an index: live entries and history entries
+//! - `bplus_set.rs`     the ordered set inside every index: a B+tree with 64-wide nodes
+//! - `index.rs`         an index: live entries, history entries, a hash of live keys (unique)
 //! - `key_bytes.rs`     16-byte index keys
 //! - `state.rs`         catalog and schema changes (shared by the writer and recovery)
 //! - `schema.rs`        [`TableSchema`]: definitions resolved to column positions
@@ -59,6 +60,7 @@
 //! ```
 
 mod arena;
+mod bplus_set;
 mod change_set;
 mod config;
 mod database;
@@ -86,6 +88,7 @@ pub use database::{ChangeListener, Database, DatabaseStats, ListenerId, Recovery
 pub use engine::{Engine, WalStorageFactory};
 pub use error::{EngineError, Result};
 pub use pending_commit::PendingCommit;
+pub use row_chunk::RowChunk;
 pub use schema::{ForeignKeySchema, IndexSchema, TableId, TableSchema, TxId};
 pub use snapshot_read::Snapshot;
 pub use table::RowId;

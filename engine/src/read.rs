@@ -6,12 +6,13 @@ use std::ops::Bound;
 use cosmictron_types::{Value, encode_key_value};
 
 use crate::error::{EngineError, Result};
+use crate::row_chunk::RowChunk;
 use crate::table::{KeyBytes, RowId, Table, View};
 
-/// The visible row whose key for `index` is exactly `key`. Key encodings are prefix-free per
-/// column, so for a full key the first entry with that prefix is an exact match.
+/// The visible row whose key for `index` is exactly `key`, a full key. Key encodings are
+/// prefix-free per column, so for a full key the first entry with that prefix is an exact match.
 pub(crate) fn find_by_key(table: &Table, index: usize, key: &[u8], view: View) -> Option<RowId> {
-    table.first_with_prefix(index, key, view)
+    table.find_exact(index, key, view)
 }
 
 /// Encodes leading-column values for index `index`, checking their types.
@@ -49,6 +50,23 @@ pub(crate) fn encode_prefix(table: &Table, index: usize, values: &[Value]) -> Re
         encode_key_value(value, &mut key);
     }
     Ok(key)
+}
+
+/// Appends to `out` the bytes of each visible row whose key for `index` starts with `prefix`.
+pub(crate) fn find_raw(
+    table: &Table,
+    index: &str,
+    prefix: &[Value],
+    view: View,
+    out: &mut RowChunk,
+) -> Result<()> {
+    let position = index_position(table, index)?;
+    let key = encode_prefix(table, position, prefix)?;
+    table.for_each_with_prefix(position, &key, view, &mut |row, data| {
+        out.push(row, data);
+        true
+    });
+    Ok(())
 }
 
 fn index_position(table: &Table, index: &str) -> Result<usize> {

@@ -7,15 +7,21 @@
 
 use crate::table::RowId;
 
-/// Rows with their ids; each row's bytes are a range of the shared buffer.
+/// Rows with their ids; each row's bytes are a range of the shared buffer. Filled by
+/// [`Snapshot::find_raw`](crate::Snapshot::find_raw) (and the engine's scans); reuse one to
+/// allocate nothing per batch.
 #[derive(Debug, Default)]
-pub(crate) struct RowChunk {
+pub struct RowChunk {
     bytes: Vec<u8>,
     /// Row id and the end of its bytes in `bytes` (each row starts where the previous ends).
     rows: Vec<(RowId, usize)>,
 }
 
 impl RowChunk {
+    pub fn new() -> RowChunk {
+        RowChunk::default()
+    }
+
     pub(crate) fn with_capacity(rows: usize) -> RowChunk {
         RowChunk {
             bytes: Vec::new(),
@@ -23,7 +29,7 @@ impl RowChunk {
         }
     }
 
-    pub(crate) fn clear(&mut self) {
+    pub fn clear(&mut self) {
         self.bytes.clear();
         self.rows.clear();
     }
@@ -33,12 +39,16 @@ impl RowChunk {
         self.rows.push((id, self.bytes.len()));
     }
 
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.rows.len()
     }
 
-    /// The rows in the order pushed.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (RowId, &[u8])> {
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The rows (slot id and encoded bytes) in the order pushed.
+    pub fn iter(&self) -> impl Iterator<Item = (RowId, &[u8])> {
         let mut start = 0;
         self.rows.iter().map(move |&(id, end)| {
             let data = &self.bytes[start..end];

@@ -115,6 +115,27 @@ impl Snapshot {
         self.with_table(table, |t| read::find(t, index, prefix, self.view()))
     }
 
+    /// Appends to `out` the encoded bytes of each row whose key for index `index` starts with
+    /// these leading-column values: a lookup that decodes only what the caller needs. The rows
+    /// are copied out under the table's read lock, so the caller's work never holds it.
+    pub fn find_raw(
+        &self,
+        table: &str,
+        index: &str,
+        prefix: &[Value],
+        out: &mut RowChunk,
+    ) -> Result<()> {
+        self.with_table(table, |t| {
+            read::find_raw(t, index, prefix, self.view(), out)
+        })
+    }
+
+    /// An estimate of the table's row count, in constant time: its current rows, which a
+    /// snapshot of an older tx may differ from. For planning, never for answers.
+    pub fn estimated_rows(&self, table: &str) -> Result<u64> {
+        self.with_table(table, |t| Ok(t.live_rows()))
+    }
+
     /// Rows whose key for index `index` lies within the bounds, in key order, at most `limit`.
     pub fn range(
         &self,

@@ -99,7 +99,11 @@ pub(crate) struct Table {
 
 impl Table {
     pub(crate) fn new(schema: Arc<TableSchema>) -> Table {
-        let indexes = schema.indexes.iter().map(|_| Index::default()).collect();
+        let indexes = schema
+            .indexes
+            .iter()
+            .map(|i| Index::new(i.unique))
+            .collect();
         Table {
             schema,
             slots: Vec::new(),
@@ -407,6 +411,31 @@ impl Table {
         }
     }
 
+    /// The row visible in `view` whose key for `index` is exactly `key` (a full key). A unique
+    /// index answers from its hash of live entries, then, for a past view, its history.
+    pub(crate) fn find_exact(&self, index: usize, key: &[u8], view: View) -> Option<RowId> {
+        let idx = &self.indexes[index];
+        let Some(mut live) = idx.live_candidates(key) else {
+            return self.first_with_prefix(index, key, view);
+        };
+        let sees = |row: &RowId| self.version(*row).is_some_and(|v| view.sees(v));
+        let has_key = |row: &RowId| {
+            self.row_data(*row)
+                .and_then(|data| self.key_of_data(index, data).ok())
+                .is_some_and(|k| k.as_slice() == key)
+        };
+        if let Some(row) = live.find(|row| sees(row) && has_key(row)) {
+            return Some(row);
+        }
+        if view == View::Latest {
+            return None;
+        }
+        idx.history_from(Bound::Included(&(KeyBytes::from_slice(key), 0)))
+            .take_while(|(k, _)| k.as_slice() == key)
+            .map(|(_, row)| *row)
+            .find(sees)
+    }
+
     /// The first row id visible in `view` whose key for `index` starts with `prefix`.
     pub(crate) fn first_with_prefix(
         &self,
@@ -420,6 +449,28 @@ impl Table {
             .take_while(|(k, _)| k.starts_with(prefix))
             .find(|(_, row)| self.version(*row).is_some_and(|v| view.sees(v)))
             .map(|(_, row)| *row)
+    }
+
+    /// Calls `f` with the id and bytes of each version visible in `view` whose key for
+    /// `index` starts with `prefix`, in key order, until it returns false.
+    pub(crate) fn for_each_with_prefix(
+        &self,
+        index: usize,
+        prefix: &[u8],
+        view: View,
+        f: &mut dyn FnMut(RowId, &[u8]) -> bool,
+    ) {
+        let start = Bound::Included((KeyBytes::from_slice(prefix), 0));
+        for (key, row) in self.indexes[index].range(start, view) {
+            if !key.starts_with(prefix) {
+                return;
+            }
+            if let Some(v) = self.version(*row).filter(|v| view.sees(v))
+                && !f(*row, self.data(v))
+            {
+                return;
+            }
+        }
     }
 
     /// Row ids visible in `view` whose key for `index` starts with `prefix`.
@@ -478,10 +529,16 @@ impl Table {
         let mut indexes = Vec::with_capacity(self.schema.indexes.len());
         for position in 0..self.schema.indexes.len() {
             let name = &self.schema.indexes[position].name;
-            match old.iter().position(|(n, _)| n == name) {
+            let unique = self.schema.indexes[position].unique;
+            // An index kept by name is rebuilt if it became (or stopped being) unique, so its
+            // hash matches.
+            match old
+                .iter()
+                .position(|(n, i)| n == name && i.is_hashed() == unique)
+            {
                 Some(found) => indexes.push(old.swap_remove(found).1),
                 None => {
-                    let mut index = Index::default();
+                    let mut index = Index::new(unique);
                     for (slot, v) in self.slots.iter().enumerate() {
                         if !v.is_free() {
                             let key = self.key_of_data(position, self.arena.get(v.data))?;
@@ -575,6 +632,7 @@ impl Table {
         let slot = std::mem::size_of::<RowVersion>();
         let entry = std::mem::size_of::<(KeyBytes, RowId)>();
         let index_entries: usize = self.indexes.iter().map(Index::len).sum();
-        self.slots.capacity() * slot + self.arena.memory_bytes() + index_entries * entry
+        let hashes: usize = self.indexes.iter().map(Index::hash_bytes).sum();
+        self.slots.capacity() * slot + self.arena.memory_bytes() + index_entries * entry + hashes
     }
 }

@@ -748,6 +748,15 @@ pub(crate) fn encode_pk_values(table: &Table, key: &[Value]) -> Result<KeyBytes>
             table: table.schema.name().to_owned(),
         });
     }
+    // A prefix of the key could name several rows: callers delete or find exactly one.
+    let width = table.schema.indexes[0].columns.len();
+    if key.len() != width {
+        return Err(EngineError::InvalidDefinition(format!(
+            "the primary key of `{}` has {width} columns, {} values given",
+            table.schema.name(),
+            key.len()
+        )));
+    }
     read::encode_prefix(table, 0, key)
 }
 

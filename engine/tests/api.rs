@@ -766,3 +766,76 @@ fn collecting_many_deleted_rows_compacts_storage_and_keeps_the_rest_intact() {
         assert_eq!(snap.find("t", "t_body", &[body]).expect("find").len(), 1);
     }
 }
+
+#[test]
+fn find_raw_copies_out_the_encoded_rows_of_a_prefix_as_of_the_snapshot() {
+    // Proves: the lending lookup returns exactly the rows `find` decodes (same order), as of
+    // the snapshot's tx, and appends to a reused buffer.
+    let (_engine, db) = memory_db();
+    db.write(|tx| {
+        for (email, age) in [("a@x", 30), ("b@x", 41), ("c@x", 30)] {
+            tx.insert("users", user(email, "n", Some(age)))?;
+        }
+        Ok(())
+    })
+    .expect("rows");
+    let before = db.snapshot().expect("snapshot");
+    db.write(|tx| tx.delete("users", &[Value::U64(1)]).map(|_| ()))
+        .expect("delete");
+    let schema = before.table_schema("users").expect("schema");
+    let decode = |chunk: &cosmictron_engine::RowChunk| -> Vec<Vec<Value>> {
+        chunk
+            .iter()
+            .map(|(_, data)| cosmictron_types::decode_row(schema.columns(), data).expect("row"))
+            .collect()
+    };
+    let mut chunk = cosmictron_engine::RowChunk::new();
+    let after = db.snapshot().expect("snapshot");
+    for (snap, expected) in [(&before, 2), (&after, 1)] {
+        chunk.clear();
+        snap.find_raw("users", "users_age", &[Value::I32(30)], &mut chunk)
+            .expect("find_raw");
+        assert_eq!(chunk.len(), expected);
+        assert_eq!(
+            decode(&chunk),
+            snap.find("users", "users_age", &[Value::I32(30)])
+                .expect("find")
+        );
+    }
+    let err = before
+        .find_raw("users", "nope", &[], &mut chunk)
+        .expect_err("no index");
+    assert_eq!(err.code(), "no_such_index");
+}
+
+#[test]
+fn a_delete_by_part_of_a_composite_primary_key_is_refused() {
+    // Proves: a prefix of the key could name several rows; delete removes exactly one row by
+    // its whole key, or refuses.
+    let engine = Engine::in_memory(EngineConfig::default());
+    let db = engine.create_database("c").expect("db");
+    db.write(|tx| {
+        tx.create_table(
+            TableDef::new("pairs")
+                .column("a", ScalarType::U64)
+                .column("b", ScalarType::U64)
+                .primary_key(&["a", "b"]),
+        )?;
+        tx.insert("pairs", vec![Value::U64(1), Value::U64(2)])?;
+        tx.insert("pairs", vec![Value::U64(1), Value::U64(3)])
+    })
+    .expect("rows");
+    let err = db
+        .write(|tx| tx.delete("pairs", &[Value::U64(1)]).map(|_| ()))
+        .expect_err("partial key");
+    assert!(
+        err.to_string().contains("2 columns, 1 values given"),
+        "{err}"
+    );
+    let (deleted, _) = db
+        .write(|tx| tx.delete("pairs", &[Value::U64(1), Value::U64(3)]))
+        .expect("whole key");
+    assert_eq!(deleted, Some(vec![Value::U64(1), Value::U64(3)]));
+    let snap = db.snapshot().expect("snapshot");
+    assert_eq!(snap.count("pairs").expect("count"), 1);
+}

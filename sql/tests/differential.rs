@@ -145,6 +145,11 @@ fn query() -> impl Strategy<Value = (String, bool)> {
             format!("SELECT t1.id, t2.id FROM t1 LEFT JOIN t2 ON t1.a = t2.x AND {p}"),
             false
         )),
+        // Text against the integer index of t2.x: not a key the index can be probed with.
+        pred(J).prop_map(|p| (
+            format!("SELECT t1.id, t2.id FROM t1 LEFT JOIN t2 ON t2.x = t1.s WHERE {p}"),
+            false
+        )),
         (expr(T1), pred(T2)).prop_map(|(e, p)| (
             format!("SELECT {e} FROM t1 WHERE a IN (SELECT x FROM t2 WHERE {p})"),
             false

@@ -31,19 +31,6 @@ impl FlatRows {
         Ok(flat)
     }
 
-    /// Rows already materialized (an index lookup's).
-    pub(super) fn from_rows(rows: Vec<Row>) -> Result<FlatRows> {
-        let mut flat = FlatRows {
-            values: Vec::new(),
-            width: 0,
-            rows: 0,
-        };
-        for mut row in rows {
-            flat.push(&mut row)?;
-        }
-        Ok(flat)
-    }
-
     /// Appends `row`, leaving NULLs in its place.
     fn push(&mut self, row: &mut Row) -> Result<()> {
         if self.rows == 0 {

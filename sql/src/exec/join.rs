@@ -1,12 +1,12 @@
-//! Joins: a hash join on the equality keys (built on the right input), or a nested loop when
-//! there are none; a residual predicate on the joined row; NULL padding for LEFT joins.
-
-use std::collections::HashSet;
+//! Joins: index probes of the right table (`index_join.rs`) or a hash join on the equality
+//! keys (built on the right input), or a nested loop when there are no keys; a residual
+//! predicate on the joined row; NULL padding for LEFT joins.
 
 use cosmictron_types::Value;
 
 use super::flat_rows::FlatRows;
-use super::{ExecCtx, FastMap, Row, scan};
+use super::index_join::IndexProbe;
+use super::{ExecCtx, FastMap, Row, stream};
 use crate::error::Result;
 use crate::expr::value_ops::{KeyValue, key_of};
 use crate::expr::{Expr, eval, eval_predicate};
@@ -23,55 +23,25 @@ pub(super) struct JoinSpec<'p> {
     pub(super) lookup: Option<(usize, usize)>,
 }
 
-/// Left inputs up to this many rows fetch the right rows by index lookups instead of a scan.
+/// Left inputs up to this many rows probe the right table's index even when it is smaller.
 const LOOKUP_LEFT_ROWS_MAX: usize = 8192;
 
-/// The right rows whose index key matches some left row's key `k`, through the read policy
-/// and the scan's filters; `None` when a key cannot be used for a lookup (scan instead).
-fn lookup_right(
+/// Which of a join's methods runs, given what the tables hold.
+///
+/// With an index to probe, a left side that is a table no larger than the right table is
+/// streamed through index probes (each right row that matches is read once, no input is held);
+/// any other left side is collected first, and probes if it turned out no larger than the
+/// right table (or small). Otherwise, a hash join builds on the right input.
+fn probe_when_streaming(
     spec: &JoinSpec<'_>,
-    left: &FlatRows,
+    probe: &IndexProbe<'_>,
     ctx: &ExecCtx<'_>,
-) -> Result<Option<Vec<Row>>> {
-    let (Some((k, index)), Plan::Scan(scan)) = (spec.lookup, spec.right) else {
-        return Ok(None);
+) -> Result<bool> {
+    let Plan::Scan(left) = spec.left else {
+        return Ok(false);
     };
-    if left.len() > LOOKUP_LEFT_ROWS_MAX {
-        return Ok(None);
-    }
-    scan::check_visible(scan, ctx)?;
-    let Some(idx) = scan.schema.indexes.get(index) else {
-        return Ok(None);
-    };
-    let Some(ty) = idx
-        .columns
-        .first()
-        .and_then(|&c| scan.schema.columns().get(c))
-        .map(|c| c.ty.scalar)
-    else {
-        return Ok(None);
-    };
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for l in left.iter() {
-        let v = eval(&spec.left_keys[k], l, ctx)?;
-        if !seen.insert(key_of(&v)) {
-            continue;
-        }
-        let v = match scan::eq_key(v, ty) {
-            scan::Key::Exact(v) => v,
-            scan::Key::Never => continue,
-            scan::Key::Unknown => return Ok(None),
-        };
-        ctx.tick(1)?;
-        for row in ctx.snapshot.find(scan.schema.name(), &idx.name, &[v])? {
-            if scan::keep(scan, &row, ctx)? {
-                out.push(row);
-            }
-        }
-        ctx.check_rows(out.len())?;
-    }
-    Ok(Some(out))
+    let left_rows = ctx.snapshot.estimated_rows(left.schema.name())?;
+    Ok(left_rows <= ctx.snapshot.estimated_rows(probe.table())?)
 }
 
 /// A hash-join key: one value, or several.
@@ -100,14 +70,32 @@ pub(super) fn join_each(
     ctx: &ExecCtx<'_>,
     f: &mut dyn FnMut(&mut Row) -> Result<bool>,
 ) -> Result<()> {
+    let mut probe = IndexProbe::new(&spec, ctx)?;
+    if let Some(p) = probe.as_mut()
+        && probe_when_streaming(&spec, p, ctx)?
+    {
+        return stream::each_row(spec.left, ctx, &mut |l| p.join_row(l, ctx, f));
+    }
     let mut left = FlatRows::collect(spec.left, ctx)?;
     if left.len() == 0 {
         return Ok(());
     }
-    let right = match lookup_right(&spec, &left, ctx)? {
-        Some(rows) => FlatRows::from_rows(rows)?,
-        None => FlatRows::collect(spec.right, ctx)?,
-    };
+    if let Some(mut p) = probe {
+        let right_rows = ctx.snapshot.estimated_rows(p.table())?;
+        let small = left.len()
+            <= LOOKUP_LEFT_ROWS_MAX.max(usize::try_from(right_rows).unwrap_or(usize::MAX));
+        if small {
+            for i in 0..left.len() {
+                if let Some(l) = left.get_mut(i)
+                    && !p.join_row(l, ctx, f)?
+                {
+                    return Ok(());
+                }
+            }
+            return Ok(());
+        }
+    }
+    let right = FlatRows::collect(spec.right, ctx)?;
     let mut emitted = 0;
     let mut row = Vec::new();
     // The joined row is built in one reused buffer; the left row is cloned, or moved in on

@@ -7,7 +7,8 @@
 //! - `scan.rs`       base-table scans: access paths, read policy, lazy decoding
 //! - `raw_filter.rs` leading `column <op> constant` conjuncts tested on the encoded row
 //! - `stream.rs`     row-at-a-time scans, filters and projections
-//! - `join.rs`       hash joins and index lookups of the right side
+//! - `join.rs`       joins: the choice of method, hash joins, nested loops
+//! - `index_join.rs` index nested-loop joins: probes of the right table's index
 //! - `flat_rows.rs`  a join's build side packed into one `Vec<Value>`
 //! - `aggregate.rs`  GROUP BY and aggregate functions
 //! - `ops.rs`        sort, top-k, DISTINCT, LIMIT, set operations
@@ -18,6 +19,7 @@
 
 mod aggregate;
 mod flat_rows;
+mod index_join;
 mod join;
 mod ops;
 mod raw_filter;

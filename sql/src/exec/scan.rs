@@ -385,7 +385,7 @@ pub(super) fn for_each(
 /// Decodes rows lazily: the raw filter first, on the encoded row; then the columns the
 /// policy and filters read (into a reused buffer); then, for rows that pass, only the columns
 /// the query reads.
-struct Decoder<'s> {
+pub(super) struct Decoder<'s> {
     columns: &'s [cosmictron_types::ColumnDef],
     raw: Option<RawFilter>,
     probe_columns: Option<Vec<usize>>,
@@ -393,7 +393,19 @@ struct Decoder<'s> {
     probe: Row,
 }
 
-impl Decoder<'_> {
+impl<'s> Decoder<'s> {
+    /// A decoder for the rows of `scan`.
+    pub(super) fn new(scan: &'s Scan, ctx: &ExecCtx<'_>) -> Decoder<'s> {
+        let columns = scan.schema.columns();
+        Decoder {
+            columns,
+            raw: RawFilter::compile(scan, ctx),
+            probe_columns: filter_columns(scan, ctx),
+            output_columns: scan.used.subset(),
+            probe: vec![Value::Null; columns.len()],
+        }
+    }
+
     fn output(&mut self, data: &[u8], row: &mut Row) -> Result<()> {
         let err = |e| SqlError::from(EngineError::from(e));
         let Some(cols) = &self.output_columns else {
@@ -412,7 +424,13 @@ impl Decoder<'_> {
     }
 
     /// Decodes the row into `row` and returns true if it passes the policy and the filters.
-    fn next(&mut self, scan: &Scan, data: &[u8], ctx: &ExecCtx<'_>, row: &mut Row) -> Result<bool> {
+    pub(super) fn next(
+        &mut self,
+        scan: &Scan,
+        data: &[u8],
+        ctx: &ExecCtx<'_>,
+        row: &mut Row,
+    ) -> Result<bool> {
         if let Some(raw) = &self.raw
             && raw.rejects(self.columns, data)?
         {
@@ -456,14 +474,7 @@ fn full_scan(
     ctx: &ExecCtx<'_>,
     f: &mut dyn FnMut(&mut Row) -> Result<bool>,
 ) -> Result<()> {
-    let columns = scan.schema.columns();
-    let mut decoder = Decoder {
-        columns,
-        raw: RawFilter::compile(scan, ctx),
-        probe_columns: filter_columns(scan, ctx),
-        output_columns: scan.used.subset(),
-        probe: vec![Value::Null; columns.len()],
-    };
+    let mut decoder = Decoder::new(scan, ctx);
     let mut row = Vec::new();
     let mut failure: Option<SqlError> = None;
     let result = ctx.snapshot.scan_raw(scan.schema.name(), |data| {

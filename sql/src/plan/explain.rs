@@ -94,7 +94,7 @@ fn describe(plan: &Plan, depth: usize, out: &mut Vec<String>) {
             };
             let mut s = format!("{kind} {method}");
             if lookup.is_some() {
-                s.push_str(" (index lookups when the left side is small)");
+                s.push_str(" (or index probes of the right table when the left side is no larger)");
             }
             if let Some(r) = residual {
                 s.push_str(&format!(", residual {}", short(r)));
