@@ -85,6 +85,9 @@ pub(super) struct Projection<'p> {
     exprs: &'p [Expr],
     /// For each output column: the input column it is, when nothing else reads that column.
     moved: Vec<Option<usize>>,
+    /// Every input column, moved in order (`SELECT a, b, c` of a 3-column table): the input
+    /// row is the output.
+    identity: bool,
 }
 
 impl<'p> Projection<'p> {
@@ -112,12 +115,20 @@ impl<'p> Projection<'p> {
                 Expr::Column(c) if !subquery && reads_of(*c) == 1 => Some(*c),
                 _ => None,
             })
-            .collect();
-        Projection { exprs, moved }
+            .collect::<Vec<_>>();
+        let identity = moved.iter().enumerate().all(|(i, m)| *m == Some(i));
+        Projection {
+            exprs,
+            moved,
+            identity,
+        }
     }
 
     /// The output row; the input is left with the moved columns taken out.
     pub(super) fn apply(&self, row: &mut Row, ctx: &ExecCtx<'_>) -> Result<Row> {
+        if self.identity && row.len() == self.exprs.len() {
+            return Ok(std::mem::take(row));
+        }
         let mut out = Vec::with_capacity(self.exprs.len());
         // Computed columns first, while the row is whole.
         for (e, moved) in self.exprs.iter().zip(&self.moved) {
