@@ -188,9 +188,15 @@ fn prefetch<T>(items: &[T]) {
 fn insert_into<T: Ord + Clone>(node: &mut Node<T>, value: T) -> Inserted<T> {
     match node {
         Node::Leaf(entries) => {
-            let pos = match entries.binary_search(&value) {
-                Ok(_) => return Inserted::Already,
-                Err(pos) => pos,
+            // Ascending keys (an auto-increment primary key) always land after the last
+            // entry: one comparison instead of a bisection.
+            let pos = if entries.last().is_none_or(|last| *last < value) {
+                entries.len()
+            } else {
+                match entries.binary_search(&value) {
+                    Ok(_) => return Inserted::Already,
+                    Err(pos) => pos,
+                }
             };
             // A lone root leaf grows by doubling (4, 8, … 64 entries): a small index stays small.
             if entries.len() < CAP {
@@ -211,7 +217,11 @@ fn insert_into<T: Ord + Clone>(node: &mut Node<T>, value: T) -> Inserted<T> {
             Inserted::Split(key, Node::Leaf(right))
         }
         Node::Inner(inner) => {
-            let i = inner.keys.partition_point(|k| *k <= value);
+            let i = if inner.keys.last().is_some_and(|k| *k <= value) {
+                inner.keys.len()
+            } else {
+                inner.keys.partition_point(|k| *k <= value)
+            };
             let (key, new_child) = match insert_into(&mut inner.children[i], value) {
                 Inserted::Split(key, child) => (key, child),
                 other => return other,
