@@ -102,24 +102,24 @@ impl Index {
     }
 
     fn hash_insert(&mut self, key: &KeyBytes, row: RowId) {
-        let tag = self.tag(key);
+        // Non-unique indexes have no hash: nothing to compute.
+        let Some(table) = &mut self.live_by_key else {
+            return;
+        };
         let Ok(row) = u32::try_from(row) else {
             self.live_by_key = None;
             return;
         };
-        if let Some(table) = &mut self.live_by_key {
-            table.insert_unique(spread(tag), (tag, row), |&(t, _)| spread(t));
-        }
+        let tag = self.hasher.hash_one(key.as_slice()) as u32;
+        table.insert_unique(spread(tag), (tag, row), |&(t, _)| spread(t));
     }
 
     fn hash_remove(&mut self, entry: &Entry) {
-        let tag = self.tag(&entry.0);
-        let Ok(row) = u32::try_from(entry.1) else {
+        let (Some(table), Ok(row)) = (&mut self.live_by_key, u32::try_from(entry.1)) else {
             return;
         };
-        if let Some(table) = &mut self.live_by_key
-            && let Ok(found) = table.find_entry(spread(tag), |&e| e == (tag, row))
-        {
+        let tag = self.hasher.hash_one(entry.0.as_slice()) as u32;
+        if let Ok(found) = table.find_entry(spread(tag), |&e| e == (tag, row)) {
             found.remove();
         }
     }

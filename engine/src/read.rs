@@ -62,10 +62,9 @@ pub(crate) fn find_raw(
 ) -> Result<()> {
     let position = index_position(table, index)?;
     let key = encode_prefix(table, position, prefix)?;
-    table.for_each_with_prefix(position, &key, view, &mut |row, data| {
-        out.push(row, data);
-        true
-    });
+    for (row, version) in table.visible_with_prefix(position, &key, view) {
+        out.push(row, table.data(version));
+    }
     Ok(())
 }
 

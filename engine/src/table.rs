@@ -436,6 +436,24 @@ impl Table {
             .find(sees)
     }
 
+    /// The row ids visible in `view` whose key for `index` starts with `prefix`, in key order,
+    /// with their versions.
+    pub(crate) fn visible_with_prefix<'a>(
+        &'a self,
+        index: usize,
+        prefix: &'a [u8],
+        view: View,
+    ) -> impl Iterator<Item = (RowId, &'a RowVersion)> + 'a {
+        let start = Bound::Included((KeyBytes::from_slice(prefix), 0));
+        self.indexes[index]
+            .range(start, view)
+            .take_while(move |(k, _)| k.starts_with(prefix))
+            .filter_map(move |(_, row)| {
+                let v = self.version(*row).filter(|v| view.sees(v))?;
+                Some((*row, v))
+            })
+    }
+
     /// The first row id visible in `view` whose key for `index` starts with `prefix`.
     pub(crate) fn first_with_prefix(
         &self,
@@ -443,44 +461,15 @@ impl Table {
         prefix: &[u8],
         view: View,
     ) -> Option<RowId> {
-        let start = Bound::Included((KeyBytes::from_slice(prefix), 0));
-        self.indexes[index]
-            .range(start, view)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .find(|(_, row)| self.version(*row).is_some_and(|v| view.sees(v)))
-            .map(|(_, row)| *row)
-    }
-
-    /// Calls `f` with the id and bytes of each version visible in `view` whose key for
-    /// `index` starts with `prefix`, in key order, until it returns false.
-    pub(crate) fn for_each_with_prefix(
-        &self,
-        index: usize,
-        prefix: &[u8],
-        view: View,
-        f: &mut dyn FnMut(RowId, &[u8]) -> bool,
-    ) {
-        let start = Bound::Included((KeyBytes::from_slice(prefix), 0));
-        for (key, row) in self.indexes[index].range(start, view) {
-            if !key.starts_with(prefix) {
-                return;
-            }
-            if let Some(v) = self.version(*row).filter(|v| view.sees(v))
-                && !f(*row, self.data(v))
-            {
-                return;
-            }
-        }
+        self.visible_with_prefix(index, prefix, view)
+            .next()
+            .map(|(row, _)| row)
     }
 
     /// Row ids visible in `view` whose key for `index` starts with `prefix`.
     pub(crate) fn index_prefix(&self, index: usize, prefix: &[u8], view: View) -> Vec<RowId> {
-        let start = Bound::Included((KeyBytes::from_slice(prefix), 0));
-        self.indexes[index]
-            .range(start, view)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .filter(|(_, row)| self.version(*row).is_some_and(|v| view.sees(v)))
-            .map(|(_, row)| *row)
+        self.visible_with_prefix(index, prefix, view)
+            .map(|(row, _)| row)
             .collect()
     }
 

@@ -26,22 +26,12 @@ pub(super) struct JoinSpec<'p> {
 /// Left inputs up to this many rows probe the right table's index even when it is smaller.
 const LOOKUP_LEFT_ROWS_MAX: usize = 8192;
 
-/// Which of a join's methods runs, given what the tables hold.
-///
-/// With an index to probe, a left side that is a table no larger than the right table is
-/// streamed through index probes (each right row that matches is read once, no input is held);
-/// any other left side is collected first, and probes if it turned out no larger than the
-/// right table (or small). Otherwise, a hash join builds on the right input.
-fn probe_when_streaming(
-    spec: &JoinSpec<'_>,
-    probe: &IndexProbe<'_>,
-    ctx: &ExecCtx<'_>,
-) -> Result<bool> {
-    let Plan::Scan(left) = spec.left else {
-        return Ok(false);
-    };
-    let left_rows = ctx.snapshot.estimated_rows(left.schema.name())?;
-    Ok(left_rows <= ctx.snapshot.estimated_rows(probe.table())?)
+/// The row estimate of the left side when it is a table scan (it can then be streamed).
+fn left_table_rows(spec: &JoinSpec<'_>, ctx: &ExecCtx<'_>) -> Result<Option<u64>> {
+    match spec.left {
+        Plan::Scan(left) => Ok(Some(ctx.snapshot.estimated_rows(left.schema.name())?)),
+        _ => Ok(None),
+    }
 }
 
 /// A hash-join key: one value, or several.
@@ -70,9 +60,20 @@ pub(super) fn join_each(
     ctx: &ExecCtx<'_>,
     f: &mut dyn FnMut(&mut Row) -> Result<bool>,
 ) -> Result<()> {
-    let mut probe = IndexProbe::new(&spec, ctx)?;
-    if let Some(p) = probe.as_mut()
-        && probe_when_streaming(&spec, p, ctx)?
+    // Which method runs, given what the tables hold. With an index to probe, a left side
+    // that is a table no larger than the right table is streamed through index probes (each
+    // matching right row is read once, no input is held); any other left side is collected
+    // first, and probes if it turned out no larger than the right table (or small).
+    // Otherwise, a hash join builds on the right input.
+    let mut probe = match IndexProbe::new(&spec, ctx)? {
+        Some(p) => {
+            let right_rows = ctx.snapshot.estimated_rows(p.table())?;
+            Some((p, right_rows))
+        }
+        None => None,
+    };
+    if let Some((p, right_rows)) = probe.as_mut()
+        && left_table_rows(&spec, ctx)?.is_some_and(|left_rows| left_rows <= *right_rows)
     {
         return stream::each_row(spec.left, ctx, &mut |l| p.join_row(l, ctx, f));
     }
@@ -80,8 +81,7 @@ pub(super) fn join_each(
     if left.len() == 0 {
         return Ok(());
     }
-    if let Some(mut p) = probe {
-        let right_rows = ctx.snapshot.estimated_rows(p.table())?;
+    if let Some((mut p, right_rows)) = probe {
         let small = left.len()
             <= LOOKUP_LEFT_ROWS_MAX.max(usize::try_from(right_rows).unwrap_or(usize::MAX));
         if small {
