@@ -1,6 +1,7 @@
 //! Measures incremental subscriptions against their targets and prints Markdown tables.
 //!
-//! `cargo run --release -p cosmictron-benches --bin subscriptions -- [--quick] [--only commit|fanout]`
+//! `cargo run --release -p cosmictron-benches --bin subscriptions -- [--quick] [--only commit|fanout]
+//! [--subscribers 1,100,10000] [--shared-only]`
 //!
 //! 1. *Commit cost by table size*: one single-row commit that changes a subscribed result,
 //!    timed from the start of the commit until the subscriber holds the update, with a
@@ -13,7 +14,8 @@
 //! The measuring lives in the library (`cosmictron_benches::subscriptions`, shared with the
 //! `compare` runner); this binary only chooses sizes and prints.
 
-use cosmictron_benches::subscriptions::{CommitCost, Subscribed, commit_costs, fan_out};
+use anyhow::Context;
+use cosmictron_benches::subscriptions::{CommitCost, FanOut, Subscribed, commit_costs, fan_out};
 
 /// The cell of `costs` at `rows` with `subscribed`.
 fn cell(costs: &[CommitCost], rows: u64, subscribed: Subscribed) -> Option<&CommitCost> {
@@ -65,7 +67,7 @@ fn print_commit_costs(sizes: &[u64], commits: u64, rounds: usize) -> anyhow::Res
     Ok(())
 }
 
-fn print_fan_outs(counts: &[usize], commits: usize) -> anyhow::Result<()> {
+fn print_fan_outs(counts: &[usize], commits: usize, shared_only: bool) -> anyhow::Result<()> {
     println!("## Commit-to-delivery latency by number of subscribers\n");
     println!(
         "µs from the start of a single-row commit until each subscriber's queue became \
@@ -77,23 +79,33 @@ fn print_fan_outs(counts: &[usize], commits: usize) -> anyhow::Result<()> {
     println!("|---:|---:|---:|---:|---:|---:|---:|");
     for &n in counts {
         let shared = fan_out(n, false, commits)?;
-        let distinct = fan_out(n, true, commits)?;
-        eprintln!(
-            "{n} subscribers, {} distinct queries",
-            distinct.distinct_queries
-        );
+        let distinct = if shared_only {
+            None
+        } else {
+            Some(fan_out(n, true, commits)?)
+        };
+        let cell = |f: fn(&FanOut) -> f64| {
+            distinct
+                .as_ref()
+                .map_or("—".into(), |d| format!("{:.1}", f(d)))
+        };
         println!(
-            "| {n} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            "| {n} | {:.1} | {:.1} | {:.1} | {} | {} | {} |",
             shared.p50_us(),
             shared.p99_us(),
             shared.worker_us_per_tx,
-            distinct.p50_us(),
-            distinct.p99_us(),
-            distinct.worker_us_per_tx
+            cell(FanOut::p50_us),
+            cell(FanOut::p99_us),
+            cell(|d| d.worker_us_per_tx),
         );
     }
     println!();
     Ok(())
+}
+
+/// The value after `name` on the command line.
+fn flag(name: &str) -> Option<String> {
+    std::env::args().skip_while(|a| a != name).nth(1)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -108,15 +120,22 @@ fn main() -> anyhow::Result<()> {
         "# Subscription benchmarks{}\n",
         if quick { " (quick)" } else { "" }
     );
-    let only = std::env::args()
-        .skip_while(|a| a != "--only")
-        .nth(1)
-        .unwrap_or_default();
+    let only = flag("--only").unwrap_or_default();
     if only.is_empty() || only == "commit" {
         print_commit_costs(sizes, commits, if quick { 3 } else { 5 })?;
     }
     if only.is_empty() || only == "fanout" {
-        print_fan_outs(&[1, 100, 10_000], if quick { 20 } else { 100 })?;
+        let counts = flag("--subscribers")
+            .map(|list| {
+                list.split(',')
+                    .map(str::parse)
+                    .collect::<Result<Vec<usize>, _>>()
+            })
+            .transpose()
+            .context("--subscribers takes a comma-separated list of counts")?
+            .unwrap_or_else(|| vec![1, 100, 10_000]);
+        let shared_only = std::env::args().any(|a| a == "--shared-only");
+        print_fan_outs(&counts, if quick { 20 } else { 100 }, shared_only)?;
     }
     Ok(())
 }

@@ -48,7 +48,7 @@ pub(crate) type Row = Vec<Value>;
 
 /// Hash maps of the executor's joins and groups: seeded per process, and much faster than
 /// the standard SipHash on the short keys they hold.
-pub(super) type FastMap<K, V> = HashMap<K, V, foldhash::quality::RandomState>;
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::quality::RandomState>;
 
 /// A correlated subquery and the key of the enclosing row it ran for.
 type MemoKey = (usize, Vec<KeyValue>);

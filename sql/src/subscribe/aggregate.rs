@@ -9,7 +9,9 @@
 //! integer, AVG and TOTAL are real, aggregates over no rows are NULL (COUNT and TOTAL: 0).
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::exec::FastMap;
 
 use cosmictron_types::Value;
 
@@ -124,12 +126,12 @@ struct Group {
 pub(crate) struct AggState {
     group_by: Vec<Expr>,
     aggs: Vec<AggCall>,
-    groups: HashMap<Vec<KeyValue>, Group>,
+    groups: FastMap<Vec<KeyValue>, Group>,
 }
 
 impl AggState {
     pub(crate) fn new(group_by: Vec<Expr>, aggs: Vec<AggCall>) -> AggState {
-        let mut groups = HashMap::new();
+        let mut groups = FastMap::default();
         if group_by.is_empty() {
             groups.insert(
                 Vec::new(),
@@ -176,7 +178,7 @@ impl AggState {
 
     /// Applies input rows; returns the result rows that left (old group values) and entered.
     pub(crate) fn apply(&mut self, input: Vec<Signed>, env: &SubEnv) -> Result<Vec<Signed>> {
-        let mut before: HashMap<Vec<KeyValue>, Option<Row>> = HashMap::new();
+        let mut before: FastMap<Vec<KeyValue>, Option<Row>> = FastMap::default();
         for (row, w) in input {
             let values = self
                 .group_by

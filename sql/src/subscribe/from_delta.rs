@@ -16,8 +16,8 @@
 //! rows of that scan passing its policy and filters), updated right after scan `i`'s term so
 //! the same before/after rule holds.
 
+use crate::exec::FastMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use cosmictron_engine::{ChangeSet, Database, Snapshot, TxId};
@@ -53,7 +53,7 @@ struct Probe {
 struct OwnIndex {
     scan: usize,
     column: usize,
-    rows: HashMap<KeyValue, Vec<Row>>,
+    rows: FastMap<KeyValue, Vec<Row>>,
     len: usize,
 }
 
@@ -92,14 +92,14 @@ impl<'a> Snaps<'a> {
 /// One change set's rows, decoded once per table however many queries read them.
 pub(crate) struct Decoded<'c> {
     changes: &'c ChangeSet,
-    tables: RefCell<HashMap<String, Arc<Vec<Signed>>>>,
+    tables: RefCell<FastMap<String, Arc<Vec<Signed>>>>,
 }
 
 impl<'c> Decoded<'c> {
     pub(crate) fn new(changes: &'c ChangeSet) -> Decoded<'c> {
         Decoded {
             changes,
-            tables: RefCell::new(HashMap::new()),
+            tables: RefCell::new(FastMap::default()),
         }
     }
 
@@ -408,7 +408,7 @@ fn next_probe(spec: &FromSpec, bound: &[bool], own: &mut Vec<OwnIndex>) -> Optio
             own.push(OwnIndex {
                 scan,
                 column,
-                rows: HashMap::new(),
+                rows: FastMap::default(),
                 len: 0,
             });
             own.len() - 1

@@ -28,6 +28,12 @@ use crate::error::{Result, SqlError};
 /// starting a thread costs more than it saves).
 const PARALLEL_FAN_OUT_MIN: usize = 4096;
 
+/// How many targets ahead of the one being queued the fan-out asks the CPU to load what the
+/// queue push will touch: with thousands of subscribers their queues are not in the cache, and
+/// waiting for each miss in turn made up most of the fan-out's time. The queue is fetched
+/// twice as far ahead as the notify callback's data, which is only found through the queue.
+const PREFETCH_AHEAD: usize = 8;
+
 /// Whether a second thread can run at the same time at all.
 static MANY_CORES: LazyLock<bool> =
     LazyLock::new(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1));
@@ -379,7 +385,16 @@ impl Shared {
     /// (about 0.1 µs), so on two cores the last subscriber hears of the tx in half the time.
     fn fan_out(&self, tx: TxId, targets: &[Target], delta: &Arc<Delta>) {
         let each = |part: &[Target], delta: &Arc<Delta>| {
-            for t in part.iter().filter(|t| tx > t.from) {
+            for (i, t) in part.iter().enumerate() {
+                if let Some(far) = part.get(i + 2 * PREFETCH_AHEAD) {
+                    far.queue.prefetch();
+                }
+                if let Some(near) = part.get(i + PREFETCH_AHEAD) {
+                    near.queue.prefetch_notify();
+                }
+                if tx <= t.from {
+                    continue;
+                }
                 let event = Queued::One {
                     tx_id: tx,
                     part: (t.id, delta.clone()),

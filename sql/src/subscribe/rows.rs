@@ -1,7 +1,7 @@
 //! Signed rows (a row with a multiplicity: positive entered, negative left), netting them
 //! out, and the environment subscription expressions are evaluated in.
 
-use std::collections::HashMap;
+use crate::exec::FastMap;
 use std::mem::Discriminant;
 
 use cosmictron_types::Value;
@@ -47,7 +47,8 @@ pub(crate) fn consolidate(rows: Vec<Signed>) -> Vec<Signed> {
         out.retain(|(_, w)| *w != 0);
         return out;
     }
-    let mut at: HashMap<StrictKey, usize> = HashMap::with_capacity(rows.len());
+    let mut at: FastMap<StrictKey, usize> =
+        FastMap::with_capacity_and_hasher(rows.len(), Default::default());
     let mut out: Vec<Signed> = Vec::with_capacity(rows.len());
     for (row, w) in rows {
         match at.get(&strict_key(&row)) {
@@ -79,7 +80,7 @@ pub(crate) fn split(rows: &[Signed]) -> (Vec<Row>, Vec<Row>) {
 /// over transactions that committed while it was being computed).
 #[derive(Debug, Default)]
 pub(crate) struct Multiset {
-    rows: HashMap<StrictKey, (Row, i64)>,
+    rows: FastMap<StrictKey, (Row, i64)>,
     /// First-seen order, so results keep the order they were produced in.
     order: Vec<StrictKey>,
 }

@@ -10,7 +10,7 @@
 //! starting snapshot and its rows enter as inserts, so the state and the result agree by
 //! construction.
 
-use std::collections::HashMap;
+use crate::exec::FastMap;
 use std::sync::Arc;
 
 use cosmictron_engine::{Database, Snapshot};
@@ -60,7 +60,7 @@ impl Query {
 enum StageState {
     Ops(Vec<RowOp>),
     Aggregate(AggState),
-    Distinct(HashMap<StrictKey, (Row, i64)>),
+    Distinct(FastMap<StrictKey, (Row, i64)>),
     TopK(TopKState),
 }
 
@@ -134,7 +134,7 @@ impl View {
                 Stage::Aggregate { group_by, aggs } => {
                     StageState::Aggregate(AggState::new(group_by.clone(), aggs.clone()))
                 }
-                Stage::Distinct => StageState::Distinct(HashMap::new()),
+                Stage::Distinct => StageState::Distinct(FastMap::default()),
                 Stage::TopK {
                     keys,
                     limit,
@@ -278,7 +278,7 @@ fn run_ops(ops: &[RowOp], rows: Vec<Signed>, env: &SubEnv) -> Result<Vec<Signed>
 }
 
 /// DISTINCT: a row is in the result while at least one copy of it is.
-fn distinct(counts: &mut HashMap<StrictKey, (Row, i64)>, rows: Vec<Signed>) -> Vec<Signed> {
+fn distinct(counts: &mut FastMap<StrictKey, (Row, i64)>, rows: Vec<Signed>) -> Vec<Signed> {
     let mut out = Vec::new();
     for (row, w) in rows {
         let key = strict_key(&row);
