@@ -3,7 +3,7 @@
 
 use std::marker::PhantomData;
 
-use cosmictron_types::{ColumnDef, TableDef, Value, decode_row, encode_row};
+use cosmictron_types::{ColumnDef, TableDef, Value, decode_column, decode_row, encode_row};
 
 use crate::column::Column;
 use crate::error::Error;
@@ -23,6 +23,13 @@ pub trait Table: Sized {
     fn from_values(values: Vec<Value>) -> Result<Self, Error>;
     /// The column definitions, built once per table.
     fn columns() -> &'static [ColumnDef];
+    /// The position of the `#[auto_inc]` column, if there is one.
+    const AUTO_INC: Option<usize> = None;
+    /// Sets the `#[auto_inc]` field to a value the host generated.
+    fn set_auto_inc(&mut self, value: Value) -> Result<(), Error> {
+        let _ = value;
+        Ok(())
+    }
 }
 
 /// A table with a `#[primary_key]` field. Implemented by the macro.
@@ -79,11 +86,16 @@ impl<T: Table> TableHandle<T> {
 
     /// Inserts a row; returns it as stored (auto-increment columns given as 0 are filled).
     /// Constraint violations (`unique_violation`, ...) are errors; the row is not inserted.
-    pub fn insert(&self, row: T) -> Result<T, Error> {
-        match sys::insert(T::NAME, &Self::encode(&row)?)? {
-            Answer::Found(bytes) => Self::decode(&bytes),
-            Answer::NotFound => Ok(row),
+    pub fn insert(&self, mut row: T) -> Result<T, Error> {
+        let answer = sys::insert(T::NAME, &Self::encode(&row)?)?;
+        // The host stores the row as given but for a generated auto-increment value, so only
+        // that column of its answer is decoded: no allocation for the row's other values.
+        if let (Answer::Found(bytes), Some(position)) = (answer, T::AUTO_INC) {
+            let value = decode_column(T::columns(), &bytes, position)
+                .map_err(|e| codec_error(T::NAME, &e))?;
+            row.set_auto_inc(value)?;
         }
+        Ok(row)
     }
 
     /// Decodes a scan answer: rows, each prefixed by its `u32` little-endian length.

@@ -12,7 +12,7 @@ use wasmtime::{Caller, Linker};
 use crate::call_tx::CallTx;
 use crate::error::ModuleError;
 use crate::logs::{LogLevel, LogLine};
-use crate::memory::{guest_slice, read_bytes, violation, write_bytes};
+use crate::memory::{guest_slice, guest_str, read_bytes, violation, write_bytes};
 use crate::state::HostState;
 
 /// The import namespace; the version changes only with a breaking change.
@@ -67,12 +67,14 @@ pub(crate) fn data_call(
     Ok(finish(state, answer))
 }
 
-/// Like [`data_call`], with `op` reading the `len` bytes at `ptr` of the module's memory in
-/// place (bounds-checked first): a row is decoded without copying it out.
+/// Like [`data_call`] for the calls that take a table name and a row: `op` reads both in
+/// place in the module's memory (bounds-checked first, the name checked as UTF-8), so neither
+/// is copied out.
 pub(crate) fn data_call_on(
     caller: &mut Call<'_>,
+    (name_ptr, name_len): (u32, u32),
     (ptr, len, what): (u32, u32, &str),
-    op: impl FnOnce(&mut CallTx, &HostState, &[u8]) -> Result<Answer, ModuleError>,
+    op: impl FnOnce(&mut CallTx, &HostState, &str, &[u8]) -> Result<Answer, ModuleError>,
 ) -> wasmtime::Result<i32> {
     let memory = caller
         .data()
@@ -82,8 +84,10 @@ pub(crate) fn data_call_on(
         return Err(violation("a data call outside a reducer call"));
     };
     let (data, state) = memory.data_and_store_mut(&mut *caller);
-    let answer = match guest_slice(data, ptr, len, what) {
-        Ok(input) => op(&mut tx, state, input),
+    let inputs = guest_str(data, name_ptr, name_len, "table name")
+        .and_then(|name| Ok((name, guest_slice(data, ptr, len, what)?)));
+    let answer = match inputs {
+        Ok((name, input)) => op(&mut tx, state, name, input),
         Err(e) => {
             state.tx = Some(tx);
             return Err(e);

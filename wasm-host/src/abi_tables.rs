@@ -70,6 +70,26 @@ fn args(
     Ok((table, bytes))
 }
 
+/// An insert or update: the table name and row read in place, then `op` runs on a write
+/// transaction with the module's table and the row decoded against its columns.
+fn row_write(
+    caller: &mut Call<'_>,
+    (np, nl, rp, rl): (u32, u32, u32, u32),
+    op: impl FnOnce(&mut Tx, &HostState, &str, &TableSchema, Vec<Value>) -> Result<Answer, ModuleError>,
+) -> wasmtime::Result<i32> {
+    data_call_on(
+        caller,
+        (np, nl),
+        (rp, rl, "row"),
+        |tx, state, table, bytes| {
+            tx.write()?;
+            let schema = schema(tx, table)?;
+            let row = decode(table, schema.columns(), bytes)?;
+            op(tx, state, table, &schema, row)
+        },
+    )
+}
+
 fn check(
     state: &HostState,
     table: &str,
@@ -88,17 +108,17 @@ pub(crate) fn table_insert(
     rp: u32,
     rl: u32,
 ) -> wasmtime::Result<i32> {
-    let table = read_str(&caller, np, nl, "table name")?;
-    data_call_on(&mut caller, (rp, rl, "row"), |tx, state, row| {
-        tx.write()?;
-        let schema = schema(tx, &table)?;
-        let row = decode(&table, schema.columns(), row)?;
-        // Checked before the insert, on the row as given (an auto-increment column still
-        // holds the 0 that asks for a fresh id).
-        check(state, &table, &row, WriteKind::Insert)?;
-        let stored = tx.write()?.insert(&table, row)?;
-        encode(schema.columns(), &stored)
-    })
+    row_write(
+        &mut caller,
+        (np, nl, rp, rl),
+        |tx, state, table, schema, row| {
+            // Checked before the insert, on the row as given (an auto-increment column still
+            // holds the 0 that asks for a fresh id).
+            check(state, table, &row, WriteKind::Insert)?;
+            let stored = tx.write()?.insert(table, row)?;
+            encode(schema.columns(), &stored)
+        },
+    )
 }
 
 pub(crate) fn table_update(
@@ -108,30 +128,30 @@ pub(crate) fn table_update(
     rp: u32,
     rl: u32,
 ) -> wasmtime::Result<i32> {
-    let table = read_str(&caller, np, nl, "table name")?;
-    data_call_on(&mut caller, (rp, rl, "row"), |tx, state, row| {
-        tx.write()?;
-        let schema = schema(tx, &table)?;
-        let row = decode(&table, schema.columns(), row)?;
-        if state.policies.has(&table) {
-            check(state, &table, &row, WriteKind::Update)?;
-            // Without a primary key `update` itself refuses (`no_primary_key`) below.
-            if schema.has_primary_key
-                && let Some(pk) = schema.indexes.first()
-            {
-                let key: Vec<Value> = pk
-                    .columns
-                    .iter()
-                    .filter_map(|&c| row.get(c).cloned())
-                    .collect();
-                if let Some(old) = tx.get(&table, &key)? {
-                    check(state, &table, &old, WriteKind::Update)?;
+    row_write(
+        &mut caller,
+        (np, nl, rp, rl),
+        |tx, state, table, schema, row| {
+            if state.policies.has(table) {
+                check(state, table, &row, WriteKind::Update)?;
+                // Without a primary key `update` itself refuses (`no_primary_key`) below.
+                if schema.has_primary_key
+                    && let Some(pk) = schema.indexes.first()
+                {
+                    let key: Vec<Value> = pk
+                        .columns
+                        .iter()
+                        .filter_map(|&c| row.get(c).cloned())
+                        .collect();
+                    if let Some(old) = tx.get(table, &key)? {
+                        check(state, table, &old, WriteKind::Update)?;
+                    }
                 }
             }
-        }
-        let old = tx.write()?.update(&table, row)?;
-        encode(schema.columns(), &old)
-    })
+            let old = tx.write()?.update(table, row)?;
+            encode(schema.columns(), &old)
+        },
+    )
 }
 
 pub(crate) fn table_delete(

@@ -33,6 +33,17 @@ pub(crate) fn guest_slice<'a>(
     })
 }
 
+/// The UTF-8 string of `len` bytes at `ptr` of a module's memory `data`, read in place.
+pub(crate) fn guest_str<'a>(
+    data: &'a [u8],
+    ptr: u32,
+    len: u32,
+    what: &str,
+) -> wasmtime::Result<&'a str> {
+    std::str::from_utf8(guest_slice(data, ptr, len, what)?)
+        .map_err(|_| violation(format!("{what} is not valid UTF-8")))
+}
+
 /// Copies `len` bytes at `ptr` out of the module's memory.
 pub(crate) fn read_bytes(
     caller: &Caller<'_, HostState>,
@@ -54,8 +65,11 @@ pub(crate) fn read_str(
     len: u32,
     what: &str,
 ) -> wasmtime::Result<String> {
-    let bytes = read_bytes(caller, ptr, len, what)?;
-    String::from_utf8(bytes).map_err(|_| violation(format!("{what} is not valid UTF-8")))
+    let memory = caller
+        .data()
+        .memory
+        .ok_or_else(|| violation("the module exports no memory"))?;
+    guest_str(memory.data(caller), ptr, len, what).map(str::to_owned)
 }
 
 /// Copies `bytes` into the module's memory at `ptr`.

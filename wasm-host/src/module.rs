@@ -217,8 +217,11 @@ pub struct LoadedModule {
     pre: InstancePre<HostState>,
     def: ModuleDef,
     /// Instances kept between calls; each call takes one (or instantiates one when none is
-    /// idle) and puts it back unless it trapped.
-    pub(crate) idle: Mutex<Vec<Instance>>,
+    /// idle) and puts it back unless it trapped. Boxed, so that taking one out and putting it
+    /// back moves a pointer, not the 136-byte instance (in a profile those two copies were
+    /// about 5% of a no-op call).
+    #[allow(clippy::vec_box)]
+    pub(crate) idle: Mutex<Vec<Box<Instance>>>,
     pub(crate) config: HostConfig,
     /// What every instance shares: the log ring, the write policies, the reducer list.
     shared: Shared,
@@ -275,7 +278,7 @@ impl LoadedModule {
     }
 
     /// A fresh instance: instantiated, its memory found, its registrations run.
-    pub(crate) fn instantiate(&self) -> Result<Instance> {
+    pub(crate) fn instantiate(&self) -> Result<Box<Instance>> {
         let state = HostState::new(&self.shared, &self.name, &self.config);
         let mut store = Store::new(self.pre.module().engine(), state);
         store.limiter(|s| &mut s.limiter);
@@ -303,10 +306,10 @@ impl LoadedModule {
                 .call(&mut store, ())
                 .map_err(|e| crate::call::trap_error(e, store.data(), &self.config))?;
         }
-        Ok(Instance {
+        Ok(Box::new(Instance {
             store,
             call,
             describe,
-        })
+        }))
     }
 }

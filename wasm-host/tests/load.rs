@@ -112,11 +112,19 @@ fn a_loaded_module_runs_reducers_in_engine_transactions() {
         .call(&db, "add_item", &json!({"name": "pen", "qty": 2}), sender)
         .expect("call");
     assert_eq!(out.value()["id"], json!(1));
+    // The row comes back as stored: the generated id filled in, every other field as given.
+    let out = module
+        .call(&db, "add_item", &json!({"name": "cup", "qty": 5}), sender)
+        .expect("call");
+    assert_eq!(out.value()["id"], json!(2));
+    assert_eq!(out.value()["name"], json!("cup"));
+    assert_eq!(out.value()["qty"], json!(5));
+    assert_eq!(out.value()["note"], json!(null));
     let rows = db
         .snapshot()
         .expect("snapshot")
         .scan("items")
         .expect("scan");
-    assert_eq!(rows.len(), 1);
+    assert_eq!(rows.len(), 2);
     assert_eq!(rows[0][3], Value::Identity(sender));
 }

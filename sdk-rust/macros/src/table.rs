@@ -309,6 +309,21 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream
     let tys: Vec<&syn::Type> = columns.iter().map(|c| &c.ty).collect();
     let positions = 0..columns.len();
     let ncols = columns.len();
+    let auto_inc = columns.iter().position(|c| c.auto_inc).map(|p| {
+        let (field, ty) = (&columns[p].ident, &columns[p].ty);
+        quote! {
+            const AUTO_INC: ::std::option::Option<usize> = ::std::option::Option::Some(#p);
+
+            fn set_auto_inc(
+                &mut self,
+                value: ::cosmictron_sdk::Value,
+            ) -> ::std::result::Result<(), ::cosmictron_sdk::Error> {
+                self.#field = <#ty as ::cosmictron_sdk::Column>::from_value(value)
+                    .ok_or_else(|| ::cosmictron_sdk::__private::bad_row(#name))?;
+                ::std::result::Result::Ok(())
+            }
+        }
+    });
     let (public, event) = (args.public, args.event);
     let pk_impl = pks.first().map(|c| {
         let (pk, pk_ty) = (&c.ident, &c.ty);
@@ -343,6 +358,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream
         impl ::cosmictron_sdk::Table for #ident {
             const NAME: &'static str = #name;
             const TYPE_NAME: &'static str = ::std::stringify!(#ident);
+            #auto_inc
 
             fn table_def() -> ::cosmictron_sdk::TableDef {
                 let mut def = ::cosmictron_sdk::TableDef::new(#name);
