@@ -65,11 +65,8 @@ pub(crate) fn read_str(
     len: u32,
     what: &str,
 ) -> wasmtime::Result<String> {
-    let memory = caller
-        .data()
-        .memory
-        .ok_or_else(|| violation("the module exports no memory"))?;
-    guest_str(memory.data(caller), ptr, len, what).map(str::to_owned)
+    let bytes = read_bytes(caller, ptr, len, what)?;
+    String::from_utf8(bytes).map_err(|_| violation(format!("{what} is not valid UTF-8")))
 }
 
 /// Copies `bytes` into the module's memory at `ptr`.

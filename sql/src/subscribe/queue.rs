@@ -117,28 +117,16 @@ impl Queue {
     /// Asks the CPU to start loading this queue's fields into the cache.
     #[inline]
     pub(crate) fn prefetch(&self) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            let start = (self as *const Queue).cast::<i8>();
-            for offset in (0..std::mem::size_of::<Queue>()).step_by(64) {
-                // SAFETY: a prefetch is a hint that never faults and reads nothing into the
-                // program; SSE, the feature it needs, is part of every x86_64 CPU.
-                unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(offset)) };
-            }
+        let start = (self as *const Queue).cast::<u8>();
+        for offset in (0..std::mem::size_of::<Queue>()).step_by(64) {
+            prefetch_line(start.wrapping_add(offset));
         }
     }
 
     /// Asks the CPU to start loading what the `notify` callback captured.
     #[inline]
     pub(crate) fn prefetch_notify(&self) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            let data = Arc::as_ptr(&self.notify).cast::<i8>();
-            // SAFETY: as in `prefetch`.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(data) };
-        }
+        prefetch_line(Arc::as_ptr(&self.notify).cast::<u8>());
     }
 
     /// Tells the subscriber its queue became non-empty (called outside every lock).
@@ -167,4 +155,18 @@ impl Queue {
     pub(crate) fn len(&self) -> usize {
         self.events.lock().len()
     }
+}
+
+/// Asks the CPU to start loading the cache line at `at` (nothing on other architectures).
+#[inline]
+fn prefetch_line(at: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: a prefetch is a hint that never faults and reads nothing into the program;
+        // SSE, the feature it needs, is part of every x86_64 CPU.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(at.cast::<i8>()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
 }
