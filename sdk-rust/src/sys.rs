@@ -15,11 +15,12 @@ pub(crate) const ERROR: i32 = 2;
 mod raw {
     #[link(wasm_import_module = "cosmictron_v1")]
     unsafe extern "C" {
-        pub(super) fn table_insert(
+        pub(super) fn table_insert_id(
             name: *const u8,
             name_len: u32,
             row: *const u8,
             row_len: u32,
+            id: *mut u64,
         ) -> i32;
         pub(super) fn table_update(
             name: *const u8,
@@ -79,7 +80,13 @@ mod raw {
 #[cfg(not(target_arch = "wasm32"))]
 #[allow(clippy::missing_safety_doc)]
 mod raw {
-    pub(super) unsafe fn table_insert(_: *const u8, _: u32, _: *const u8, _: u32) -> i32 {
+    pub(super) unsafe fn table_insert_id(
+        _: *const u8,
+        _: u32,
+        _: *const u8,
+        _: u32,
+        _: *mut u64,
+    ) -> i32 {
         super::ERROR
     }
     pub(super) unsafe fn table_update(_: *const u8, _: u32, _: *const u8, _: u32) -> i32 {
@@ -184,16 +191,25 @@ fn host_error() -> Error {
     })
 }
 
-pub(crate) fn insert(table: &str, row: &[u8]) -> Result<Answer, Error> {
-    // SAFETY: both slices are valid for reads of their lengths during the call.
-    answer(unsafe {
-        raw::table_insert(
+/// Inserts a row; returns the value the host stored in the table's auto-increment column
+/// (0 for a table without one). Nothing else of the stored row crosses back.
+pub(crate) fn insert_id(table: &str, row: &[u8]) -> Result<u64, Error> {
+    let mut id = 0u64;
+    // SAFETY: both slices are valid for reads of their lengths during the call, and `id` for a
+    // write of 8 bytes (the host writes it little-endian, wasm32's byte order).
+    let status = unsafe {
+        raw::table_insert_id(
             table.as_ptr(),
             len32(table.as_bytes()),
             row.as_ptr(),
             len32(row),
+            &mut id,
         )
-    })
+    };
+    match status {
+        OK => Ok(id),
+        _ => Err(host_error()),
+    }
 }
 
 pub(crate) fn update(table: &str, row: &[u8]) -> Result<Answer, Error> {

@@ -3,7 +3,7 @@
 
 use std::marker::PhantomData;
 
-use cosmictron_types::{ColumnDef, TableDef, Value, decode_column, decode_row, encode_row};
+use cosmictron_types::{ColumnDef, TableDef, Value, decode_row, encode_row};
 
 use crate::column::Column;
 use crate::error::Error;
@@ -87,12 +87,20 @@ impl<T: Table> TableHandle<T> {
     /// Inserts a row; returns it as stored (auto-increment columns given as 0 are filled).
     /// Constraint violations (`unique_violation`, ...) are errors; the row is not inserted.
     pub fn insert(&self, mut row: T) -> Result<T, Error> {
-        let answer = sys::insert(T::NAME, &Self::encode(&row)?)?;
-        // The host stores the row as given but for a generated auto-increment value, so only
-        // that column of its answer is decoded: no allocation for the row's other values.
-        if let (Answer::Found(bytes), Some(position)) = (answer, T::AUTO_INC) {
-            let value = decode_column(T::columns(), &bytes, position)
-                .map_err(|e| codec_error(T::NAME, &e))?;
+        let id = sys::insert_id(T::NAME, &Self::encode(&row)?)?;
+        // The host stores the row as given but for a generated auto-increment value, which is
+        // all it hands back.
+        if let Some(position) = T::AUTO_INC {
+            let scalar = T::columns()[position].ty.scalar;
+            let value = Value::integer_of(scalar, id).ok_or_else(|| {
+                Error::new(
+                    "type_mismatch",
+                    format!(
+                        "table `{}`: the generated id {id} does not fit its column",
+                        T::NAME
+                    ),
+                )
+            })?;
             row.set_auto_inc(value)?;
         }
         Ok(row)

@@ -337,11 +337,11 @@ fn logs_are_kept_in_a_bounded_ring_with_the_reducer_name() {
 
 #[test]
 fn newer_imports_bounds_check_pointers_and_lengths() {
-    // Proves table_range, random_fill and schedule refuse out-of-bounds pointers and absurd
-    // lengths with `abi_violation` (no host panic), that the write made before is rolled
-    // back, and that the module keeps serving.
+    // Proves table_range, random_fill, schedule and table_insert_id (its id destination)
+    // refuse out-of-bounds pointers and absurd lengths with `abi_violation` (no host panic),
+    // that the writes made before are rolled back, and that the module keeps serving.
     let (_dir, db) = deployed();
-    for which in ["table_range", "random_fill", "schedule"] {
+    for which in ["table_range", "random_fill", "schedule", "table_insert_id"] {
         for len in [16u32, u32::MAX] {
             let err = db
                 .call(

@@ -39,6 +39,7 @@ pub(crate) fn compile(schema: &TableSchema) -> Result<Option<Policy>> {
                 qualifier: Some(schema.name().to_owned()),
                 name: c.name.clone(),
                 ty: Some(c.ty.scalar),
+                has_affinity: true,
                 origin: None,
             })
             .collect(),

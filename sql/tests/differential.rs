@@ -42,7 +42,7 @@ fn int() -> impl Strategy<Value = String> {
 }
 
 fn setup() -> impl Strategy<Value = Vec<String>> {
-    let t1 = proptest::collection::vec((int(), int(), int(), 0u8..4), 0..14);
+    let t1 = proptest::collection::vec((int(), int(), int(), 0u8..8), 0..14);
     let t2 = proptest::collection::vec((int(), int()), 0..10);
     (t1, t2).prop_map(|(t1, t2)| {
         let mut out = vec![
@@ -53,7 +53,10 @@ fn setup() -> impl Strategy<Value = Vec<String>> {
             "CREATE INDEX t2_xy ON t2(x, y)".into(),
         ];
         for (i, (a, b, c, s)) in t1.into_iter().enumerate() {
-            let s = ["'ab'", "'b%'", "''", "NULL"][s as usize];
+            // Some text spells numbers: comparisons with integers go by affinity.
+            let s = [
+                "'ab'", "'b%'", "''", "NULL", "'1'", "'-2'", "' 3 '", "'2.0'",
+            ][s as usize];
             out.push(format!("INSERT INTO t1 VALUES({i}, {a}, {b}, {c}, {s})"));
         }
         for (i, (x, y)) in t2.into_iter().enumerate() {
@@ -96,6 +99,13 @@ fn pred_leaf(cols: &'static [&'static str]) -> impl Strategy<Value = String> {
             int()
         )
             .prop_map(|(c, op, v)| format!("{c} {op} {v}")),
+        // A numeric column against text: read as a number when it spells one.
+        (
+            col(),
+            proptest::sample::select(&["=", "<>", "<", ">="][..]),
+            int()
+        )
+            .prop_map(|(c, op, v)| format!("{c} {op} '{v}'")),
         (col(), col()).prop_map(|(a, b)| format!("{a} = {b}")),
         col().prop_map(|c| format!("{c} IS NULL")),
         (col(), proptest::collection::vec(int(), 1..4))
@@ -118,6 +128,8 @@ fn pred(cols: &'static [&'static str]) -> impl Strategy<Value = String> {
 const T1: &[&str] = &["a", "b", "c", "id"];
 const T2: &[&str] = &["x", "y", "id"];
 const J: &[&str] = &["t1.a", "t1.b", "t2.x", "t2.y"];
+const D: &[&str] = &["x", "y", "id"];
+const L: &[&str] = &["t1.a", "t1.b", "t1.c", "t1.id"];
 
 /// A query and whether its order is fully determined.
 fn query() -> impl Strategy<Value = (String, bool)> {
@@ -177,6 +189,40 @@ fn query() -> impl Strategy<Value = (String, bool)> {
             false
         )),
         (pred(T1)).prop_map(|p| (format!("SELECT x FROM (SELECT a AS x FROM t1 WHERE {p}) AS d WHERE x > 0"), false)),
+        // Conjuncts pushed into a subquery in FROM, through computed columns.
+        (pred(D), pred(T1)).prop_map(|(p, q)| (
+            format!("SELECT id, x, y FROM (SELECT id, a AS x, b + c AS y FROM t1 WHERE {q}) AS d WHERE {p}"),
+            false
+        )),
+        // ... and not below DISTINCT or an aggregate.
+        pred(D).prop_map(|p| (
+            format!("SELECT x, y, id FROM (SELECT DISTINCT a AS x, b AS y, c AS id FROM t1) AS d WHERE {p}"),
+            false
+        )),
+        pred(D).prop_map(|p| (
+            format!("SELECT x, y, id FROM (SELECT a AS x, COUNT(*) AS y, MAX(b) AS id FROM t1 GROUP BY a) AS d WHERE {p}"),
+            false
+        )),
+        // Left-side conjuncts pushed below a LEFT JOIN, right-side ones kept above it.
+        (pred(L), pred(J)).prop_map(|(p, q)| (
+            format!("SELECT t1.id, t2.id FROM t1 LEFT JOIN t2 ON t2.x = t1.a WHERE {p} AND {q}"),
+            false
+        )),
+        // LIMIT over a join: the count of a limited join is determined.
+        (pred(J), 0i64..6).prop_map(|(p, l)| (
+            format!("SELECT COUNT(*) FROM (SELECT t1.id FROM t1, t2 WHERE {p} LIMIT {l}) AS q"),
+            false
+        )),
+        // A text column against numbers: the numbers are read as text.
+        (proptest::sample::select(&["=", "<>", "<", ">="][..]), int(), proptest::collection::vec(int(), 1..4))
+            .prop_map(|(op, v, l)| (
+                format!("SELECT id, s FROM t1 WHERE s {op} {v} OR s IN ({})", l.join(", ")),
+                false
+            )),
+        pred(T1).prop_map(|p| (
+            format!("SELECT id FROM t1 WHERE a IN (SELECT s FROM t1 WHERE {p}) OR s IN (SELECT b FROM t1 WHERE {p})"),
+            false
+        )),
         (pred(T1)).prop_map(|p| (
             format!("SELECT a, COUNT(*), (SELECT COUNT(*) FROM t2 WHERE t2.x = t1.a) FROM t1 WHERE {p} GROUP BY a HAVING EXISTS (SELECT 1 FROM t2 WHERE t2.y <> t1.a)"),
             false

@@ -372,3 +372,30 @@ fn policies_are_compiled_per_schema_not_per_name() {
         assert_eq!(alice.rows, vec![vec![Value::I64(1)]]);
     }
 }
+
+#[test]
+fn a_policy_sees_its_columns_when_the_filter_reads_every_other_one() {
+    // Proves a caller sees their own rows when the WHERE clause reads every column but the
+    // policy's (`owner`) and the select list reads fewer: the scan used to decode only the
+    // selected and filtered columns, so the policy saw a NULL owner and hid every row.
+    let e = engine();
+    let (db, _) = fixture(&e);
+    let s = sql();
+    let q = "SELECT id, n FROM docs WHERE id = 1 OR n = 20 OR secret = 'x'";
+    assert_eq!(
+        sorted(ints(&s, &db, q, &alice())),
+        vec![
+            vec![Value::U64(1), Value::I64(10)],
+            vec![Value::U64(2), Value::I64(20)]
+        ]
+    );
+    assert!(
+        ints(
+            &s,
+            &db,
+            "SELECT id FROM docs WHERE id = 4 OR n = 50 OR secret = 'x'",
+            &alice()
+        )
+        .is_empty()
+    );
+}

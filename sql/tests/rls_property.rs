@@ -1,4 +1,5 @@
-//! RLS property: for random data, identities and queries, what a caller sees through the read
+//! RLS property: for random data, identities and queries (random predicates in query shapes
+//! that scan, look up, join, nest and aggregate), what a caller sees through the read
 //! policy equals what the owner sees in a copy of the database whose `docs` table holds only
 //! the rows the policy allows — for scans, lookups, joins, subqueries, aggregates and AS OF.
 //! Both databases receive the same transactions in lockstep (each also writes a `clock` row),
@@ -91,21 +92,94 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-const QUERIES: &[&str] = &[
-    "SELECT id, n FROM docs",
-    "SELECT COUNT(*), SUM(n), MIN(n), MAX(n) FROM docs",
-    "SELECT n, COUNT(*) FROM docs GROUP BY n",
-    "SELECT id FROM docs WHERE id IN (1, 3, 5)",
-    "SELECT id FROM docs WHERE n >= 0",
-    "SELECT notes.id, docs.n FROM notes JOIN docs ON docs.id = notes.doc",
-    "SELECT notes.id, docs.n FROM notes LEFT JOIN docs ON docs.id = notes.doc",
-    "SELECT COUNT(*) FROM notes WHERE doc IN (SELECT id FROM docs WHERE n > 0)",
-    "SELECT id FROM notes WHERE NOT EXISTS (SELECT 1 FROM docs WHERE docs.id = notes.doc)",
-    "SELECT (SELECT COUNT(*) FROM docs), (SELECT SUM(n) FROM docs WHERE n < 2)",
-    "SELECT DISTINCT n FROM docs UNION SELECT doc FROM notes",
+/// Query shapes; `{p}` is a random predicate over `docs`' columns, written `§id` and `§n`
+/// (qualified as `docs.` where the query joins).
+const TEMPLATES: &[(&str, bool)] = &[
+    ("SELECT id, n FROM docs WHERE {p}", false),
+    (
+        "SELECT COUNT(*), SUM(n), MIN(n), MAX(n) FROM docs WHERE {p}",
+        false,
+    ),
+    (
+        "SELECT n, COUNT(*) FROM docs WHERE {p} GROUP BY n HAVING COUNT(*) > 0",
+        false,
+    ),
+    (
+        "SELECT id, n FROM docs WHERE {p} ORDER BY n, id LIMIT 3",
+        false,
+    ),
+    (
+        "SELECT id, n FROM (SELECT id, n FROM docs) d WHERE {p}",
+        false,
+    ),
+    (
+        "SELECT notes.id, docs.n FROM notes JOIN docs ON docs.id = notes.doc WHERE {p}",
+        true,
+    ),
+    (
+        "SELECT notes.id, docs.n FROM notes LEFT JOIN docs ON docs.id = notes.doc AND {p}",
+        true,
+    ),
+    (
+        "SELECT notes.id, docs.id FROM notes, docs WHERE notes.doc = docs.n AND {p}",
+        true,
+    ),
+    (
+        "SELECT COUNT(*) FROM notes WHERE doc IN (SELECT id FROM docs WHERE {p})",
+        false,
+    ),
+    (
+        "SELECT id FROM notes WHERE NOT EXISTS (SELECT 1 FROM docs WHERE docs.id = notes.doc AND {p})",
+        true,
+    ),
+    (
+        "SELECT (SELECT COUNT(*) FROM docs WHERE {p}), (SELECT SUM(n) FROM docs WHERE n < 2)",
+        false,
+    ),
+    (
+        "SELECT DISTINCT n FROM docs WHERE {p} UNION SELECT doc FROM notes",
+        false,
+    ),
+    (
+        "SELECT n FROM docs WHERE {p} EXCEPT SELECT doc FROM notes",
+        false,
+    ),
 ];
 
-fn check(ops: &[Op], who: usize, query: usize, as_of_step: usize) -> Result<(), TestCaseError> {
+fn pred_leaf() -> impl Strategy<Value = String> {
+    let col = || proptest::sample::select(&["§id", "§n"][..]);
+    prop_oneof![
+        (
+            col(),
+            proptest::sample::select(&["=", "<>", "<", "<=", ">", ">="][..]),
+            -3i64..9
+        )
+            .prop_map(|(c, op, k)| format!("{c} {op} {k}")),
+        (col(), -3i64..9, -3i64..9).prop_map(|(c, a, b)| format!("{c} IN ({a}, {b})")),
+        (col(), -3i64..9, 0i64..4).prop_map(|(c, a, w)| format!("{c} BETWEEN {a} AND {}", a + w)),
+        col().prop_map(|c| format!("{c} IS NOT NULL")),
+        Just("§id = §n".to_owned()),
+    ]
+}
+
+fn pred() -> impl Strategy<Value = String> {
+    pred_leaf().prop_recursive(2, 6, 2, |inner| {
+        prop_oneof![
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} AND {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} OR {b})")),
+            inner.prop_map(|a| format!("NOT ({a})")),
+        ]
+    })
+}
+
+/// The SQL of template `t` with predicate `p`.
+fn query(t: usize, p: &str) -> String {
+    let (template, qualified) = TEMPLATES[t % TEMPLATES.len()];
+    let prefix = if qualified { "docs." } else { "" };
+    template.replace("{p}", &p.replace('§', prefix))
+}
+
+fn check(ops: &[Op], who: usize, base: &str, as_of_step: usize) -> Result<(), TestCaseError> {
     let engine = Engine::in_memory(EngineConfig::default());
     let guarded = setup(&engine, "guarded", true);
     let filtered = setup(&engine, "filtered", false);
@@ -130,7 +204,6 @@ fn check(ops: &[Op], who: usize, query: usize, as_of_step: usize) -> Result<(), 
         txs.push(guarded.latest_tx());
     }
     let sql = SqlEngine::new(SqlConfig::default());
-    let base = QUERIES[query % QUERIES.len()];
     let mut variants = vec![base.to_owned()];
     if let Some(tx) = txs.get(as_of_step % txs.len().max(1)) {
         variants.push(format!("{base} AS OF TX {tx}"));
@@ -150,17 +223,19 @@ fn check(ops: &[Op], who: usize, query: usize, as_of_step: usize) -> Result<(), 
 #[test]
 fn policy_results_equal_prefiltered_tables() {
     let mut runner = TestRunner::new(Config {
-        cases: 96,
+        cases: 256,
         failure_persistence: None,
         ..Config::default()
     });
     let strategy = (
         proptest::collection::vec(op(), 1..16),
         0usize..3,
-        0usize..QUERIES.len(),
+        (0usize..TEMPLATES.len(), pred()),
         0usize..16,
     );
-    if let Err(e) = runner.run(&strategy, |(ops, who, q, at)| check(&ops, who, q, at)) {
+    if let Err(e) = runner.run(&strategy, |(ops, who, (t, p), at)| {
+        check(&ops, who, &query(t, &p), at)
+    }) {
         panic!("{e}");
     }
 }

@@ -23,8 +23,9 @@ pub(crate) const NOT_FOUND: i32 = 1;
 pub(crate) const ERROR: i32 = 2;
 
 /// Every import and its signature, as `params->results` with wasm value type names.
-pub(crate) const IMPORTS: [(&str, &str); 14] = [
+pub(crate) const IMPORTS: [(&str, &str); 15] = [
     ("table_insert", "i32,i32,i32,i32->i32"),
+    ("table_insert_id", "i32,i32,i32,i32,i32->i32"),
     ("table_update", "i32,i32,i32,i32->i32"),
     ("table_delete", "i32,i32,i32,i32->i32"),
     ("table_get", "i32,i32,i32,i32->i32"),
@@ -111,8 +112,11 @@ fn finish(state: &mut HostState, answer: Result<Answer, ModuleError>) -> i32 {
     });
     state.buffer.clear();
     match answer {
+        // An empty answer keeps the buffer's allocation for the next call.
         Ok(Answer::Bytes(bytes)) => {
-            state.buffer = bytes;
+            if !bytes.is_empty() {
+                state.buffer = bytes;
+            }
             OK
         }
         Ok(Answer::NotFound) => NOT_FOUND,
@@ -194,6 +198,7 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostS
     use crate::schedule as s;
     let mut l = Linker::new(engine);
     l.func_wrap(NAMESPACE, "table_insert", t::table_insert)?;
+    l.func_wrap(NAMESPACE, "table_insert_id", t::table_insert_id)?;
     l.func_wrap(NAMESPACE, "table_update", t::table_update)?;
     l.func_wrap(NAMESPACE, "table_delete", t::table_delete)?;
     l.func_wrap(NAMESPACE, "table_get", t::table_get)?;

@@ -11,7 +11,7 @@ use cosmictron_types::{ColumnDef, Value, decode_row, encode_row, encode_row_into
 
 use crate::abi::{Answer, Call, data_call, data_call_on};
 use crate::error::ModuleError;
-use crate::memory::{read_bytes, read_str};
+use crate::memory::{read_bytes, read_str, write_bytes};
 use crate::policy::WriteKind;
 use crate::schedule::is_reserved_table;
 use crate::state::HostState;
@@ -119,6 +119,35 @@ pub(crate) fn table_insert(
             encode(schema.columns(), &stored)
         },
     )
+}
+
+/// `table_insert` for a module that needs only the generated auto-increment value back: on
+/// OK that value (the column's stored value as `u64` LE) is written at `id_ptr` when the table
+/// has an auto-increment column, and the buffer is left empty. The stored row is neither
+/// encoded nor copied out, which is most of an insert's ABI cost.
+pub(crate) fn table_insert_id(
+    mut caller: Call<'_>,
+    np: u32,
+    nl: u32,
+    rp: u32,
+    rl: u32,
+    id_ptr: u32,
+) -> wasmtime::Result<i32> {
+    let mut generated = None;
+    let status = row_write(
+        &mut caller,
+        (np, nl, rp, rl),
+        |tx, state, table, schema, row| {
+            check(state, table, &row, WriteKind::Insert)?;
+            let stored = tx.write()?.insert(table, row)?;
+            generated = schema.auto_inc.and_then(|c| stored[c].as_u64());
+            Ok(Answer::Bytes(Vec::new()))
+        },
+    )?;
+    if let Some(id) = generated {
+        write_bytes(&mut caller, id_ptr, &id.to_le_bytes(), "generated id")?;
+    }
+    Ok(status)
 }
 
 pub(crate) fn table_update(

@@ -120,11 +120,22 @@ fn a_loaded_module_runs_reducers_in_engine_transactions() {
     assert_eq!(out.value()["name"], json!("cup"));
     assert_eq!(out.value()["qty"], json!(5));
     assert_eq!(out.value()["note"], json!(null));
+    // Modules built before `table_insert_id` insert through `table_insert`, whose answer is
+    // the whole stored row.
+    let out = module
+        .call(
+            &db,
+            "add_item_raw",
+            &json!({"name": "mug", "qty": 1}),
+            sender,
+        )
+        .expect("call");
+    assert_eq!(out.value(), json!(3));
     let rows = db
         .snapshot()
         .expect("snapshot")
         .scan("items")
         .expect("scan");
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 3);
     assert_eq!(rows[0][3], Value::Identity(sender));
 }

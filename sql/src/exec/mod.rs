@@ -229,9 +229,10 @@ impl Env for ExecCtx<'_> {
     }
 }
 
-/// Runs `plan`, stopping a table scan early once `max` rows are certain to be enough: LIMIT
-/// push-down through projections straight onto a scan (the only operators that keep one output
-/// row per input row).
+/// Runs `plan`, stopping once `max` rows are certain to be enough: LIMIT push-down (any `max`
+/// rows of an unordered result are a right answer). Scans, filters, projections and joins
+/// stream, so they stop as soon as `max` rows came out: a LIMIT over a join does not build the
+/// join, and the result-size limit stops a runaway join at one row past it.
 pub(crate) fn execute_at_most(
     plan: &Plan,
     ctx: &ExecCtx<'_>,
@@ -242,17 +243,11 @@ pub(crate) fn execute_at_most(
     };
     match plan {
         Plan::Scan(scan) => scan::scan(scan, ctx, Some(max)),
-        Plan::Project { input, .. } if matches!(**input, Plan::Scan(_)) => {
+        Plan::Filter { .. } | Plan::Project { .. } | Plan::Join { .. } => {
             if max == 0 {
-                execute_at_most(input, ctx, Some(0))?;
                 return Ok(Vec::new());
             }
-            let mut out = Vec::new();
-            stream::each_row(plan, ctx, &mut |row| {
-                out.push(std::mem::take(row));
-                Ok(out.len() < max)
-            })?;
-            Ok(out)
+            stream::collect_at_most(plan, ctx, max)
         }
         Plan::Truncate { input, width } => {
             let mut rows = execute_at_most(input, ctx, Some(max))?;

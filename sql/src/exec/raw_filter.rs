@@ -16,8 +16,8 @@ use cosmictron_types::{ColumnDef, ColumnLocator, ScalarType, Value};
 
 use super::ExecCtx;
 use crate::error::{Result, SqlError};
-use crate::expr::value_ops::int128;
-use crate::expr::{BinOp, CmpOp, Expr};
+use crate::expr::value_ops::{int128, numeric_affinity};
+use crate::expr::{BinOp, CmpOp, Expr, Func};
 use crate::plan::Scan;
 
 /// Conjuncts compiled at most (a filter rarely has more that qualify).
@@ -64,6 +64,11 @@ fn constant(e: &Expr, ctx: &ExecCtx<'_>) -> Option<Value> {
         Expr::Literal(v) => Some(v.clone()),
         // A missing parameter is not compiled: the full filter reports it.
         Expr::Param(i) => crate::expr::Env::param_ref(ctx, *i).cloned(),
+        // A parameter read with its column's affinity (`id > $1` with the text "3").
+        Expr::Call {
+            func: Func::NumericAffinity,
+            args,
+        } if args.len() == 1 => constant(&args[0], ctx).map(numeric_affinity),
         _ => None,
     }
 }

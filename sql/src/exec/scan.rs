@@ -397,11 +397,21 @@ impl<'s> Decoder<'s> {
     /// A decoder for the rows of `scan`.
     pub(super) fn new(scan: &'s Scan, ctx: &ExecCtx<'_>) -> Decoder<'s> {
         let columns = scan.schema.columns();
+        let probe_columns = filter_columns(scan, ctx);
+        // Without a probe (the policy and filters read every column, or a subquery may read
+        // any), the policy and filters run on the output row: it must have all they read.
+        // The read policy's columns are not among those the query marks as read.
+        let checked = (scan.policy.is_some() && !ctx.caller.bypass_rls) || scan.filter.is_some();
+        let output_columns = if probe_columns.is_none() && checked {
+            None
+        } else {
+            scan.used.subset()
+        };
         Decoder {
             columns,
             raw: RawFilter::compile(scan, ctx),
-            probe_columns: filter_columns(scan, ctx),
-            output_columns: scan.used.subset(),
+            probe_columns,
+            output_columns,
             probe: vec![Value::Null; columns.len()],
         }
     }

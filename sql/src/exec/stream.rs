@@ -80,6 +80,16 @@ pub(super) fn collect(plan: &Plan, ctx: &ExecCtx<'_>) -> Result<Vec<Row>> {
     Ok(out)
 }
 
+/// The first `max` rows of `plan` (through [`each_row`], which stops there); `max` > 0.
+pub(super) fn collect_at_most(plan: &Plan, ctx: &ExecCtx<'_>, max: usize) -> Result<Vec<Row>> {
+    let mut out = Vec::new();
+    each_row(plan, ctx, &mut |row| {
+        out.push(std::mem::take(row));
+        Ok(out.len() < max)
+    })?;
+    Ok(out)
+}
+
 /// A projection's expressions, with the input columns it may move rather than clone.
 pub(super) struct Projection<'p> {
     exprs: &'p [Expr],

@@ -4,8 +4,8 @@ use std::cmp::Ordering;
 
 use cosmictron_types::Value;
 
-use super::functions::{call, cast, like};
-use super::value_ops::{Num, to_num};
+use super::functions::{Func, call, cast, like};
+use super::value_ops::{Num, numeric_affinity, text_affinity, to_num};
 use super::value_ops::{arith, negate, sql_cmp, to_text, truth};
 use super::{BinOp, BitOp, CmpOp, Env, Expr, SubqueryUse, UnOp};
 use crate::error::{Result, SqlError};
@@ -153,6 +153,15 @@ pub(crate) fn eval(e: &Expr, row: &[Value], env: &dyn Env) -> Result<Value> {
             }
         }
         Expr::Cast { expr, to } => cast(eval(expr, row, env)?, *to)?,
+        // Affinities wrap a parameter or a column on hot paths: no argument list.
+        Expr::Call {
+            func: Func::NumericAffinity,
+            args,
+        } if args.len() == 1 => numeric_affinity(eval(&args[0], row, env)?),
+        Expr::Call {
+            func: Func::TextAffinity,
+            args,
+        } if args.len() == 1 => text_affinity(eval(&args[0], row, env)?),
         Expr::Call { func, args } => {
             // COALESCE/IFNULL evaluate lazily: later arguments may be expensive subqueries.
             if func.is_coalesce() {

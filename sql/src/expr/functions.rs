@@ -2,7 +2,7 @@
 
 use cosmictron_types::{Identity, ScalarType, Timestamp, Value};
 
-use super::value_ops::{Num, sort_cmp, to_num, to_text};
+use super::value_ops::{Num, numeric_affinity, sort_cmp, text_affinity, to_num, to_text};
 use crate::error::{Result, SqlError};
 
 /// The scalar functions of the dialect.
@@ -26,6 +26,10 @@ pub(crate) enum Func {
     /// Scalar `min(a, b, …)` / `max(a, b, …)` with two or more arguments.
     Least,
     Greatest,
+    /// SQLite's comparison affinities, inserted by the binder around an operand compared with
+    /// a numeric or a text column (never named in SQL; see `plan/affinity.rs`).
+    NumericAffinity,
+    TextAffinity,
 }
 
 impl Func {
@@ -60,6 +64,7 @@ impl Func {
             Func::Replace => args == 3,
             Func::Concat => args >= 1,
             Func::Least | Func::Greatest => args >= 2,
+            Func::NumericAffinity | Func::TextAffinity => args == 1,
         };
         ok.then_some(f)
     }
@@ -232,6 +237,8 @@ pub(crate) fn call(func: Func, args: Vec<Value>) -> Result<Value> {
             .into(),
         ),
         Func::Concat => Value::String(args.iter().filter_map(text_arg).collect()),
+        Func::NumericAffinity => numeric_affinity(a0),
+        Func::TextAffinity => text_affinity(a0),
         Func::Least | Func::Greatest => {
             if args.iter().any(Value::is_null) {
                 return Ok(Value::Null);

@@ -178,6 +178,16 @@ impl Expr {
         Expr::Literal(v)
     }
 
+    /// `column = integer`, for tests.
+    #[cfg(test)]
+    pub(crate) fn column_eq(c: usize, v: i64) -> Expr {
+        Expr::Binary(
+            BinOp::Cmp(CmpOp::Eq),
+            Box::new(Expr::Column(c)),
+            Box::new(Expr::Literal(Value::I64(v))),
+        )
+    }
+
     /// Calls `f` on this expression and every sub-expression (not into subquery plans).
     pub(crate) fn walk(&self, f: &mut dyn FnMut(&Expr)) {
         f(self);
@@ -245,9 +255,15 @@ impl Expr {
     /// Rewrites every column reference with `f` (used when an expression moves to an operator
     /// whose rows have a different layout).
     pub(crate) fn map_columns(&self, f: &dyn Fn(usize) -> usize) -> Expr {
-        let m = |e: &Expr| Box::new(e.map_columns(f));
+        self.replace_columns(&|i| Expr::Column(f(i)))
+    }
+
+    /// Replaces every column reference with the expression `f` gives for it (a conjunct over a
+    /// projection's output becomes one over its input).
+    pub(crate) fn replace_columns(&self, f: &dyn Fn(usize) -> Expr) -> Expr {
+        let m = |e: &Expr| Box::new(e.replace_columns(f));
         match self {
-            Expr::Column(i) => Expr::Column(f(*i)),
+            Expr::Column(i) => f(*i),
             Expr::Literal(_) | Expr::Outer { .. } | Expr::Param(_) | Expr::Identity => self.clone(),
             Expr::Unary(op, e) => Expr::Unary(*op, m(e)),
             Expr::Binary(op, a, b) => Expr::Binary(*op, m(a), m(b)),
@@ -261,7 +277,7 @@ impl Expr {
                 negated,
             } => Expr::InList {
                 expr: m(expr),
-                list: list.iter().map(|e| e.map_columns(f)).collect(),
+                list: list.iter().map(|e| e.replace_columns(f)).collect(),
                 negated: *negated,
             },
             Expr::Between {
@@ -296,7 +312,7 @@ impl Expr {
                 operand: operand.as_ref().map(|e| m(e)),
                 whens: whens
                     .iter()
-                    .map(|(w, t)| (w.map_columns(f), t.map_columns(f)))
+                    .map(|(w, t)| (w.replace_columns(f), t.replace_columns(f)))
                     .collect(),
                 otherwise: otherwise.as_ref().map(|e| m(e)),
             },
@@ -306,7 +322,7 @@ impl Expr {
             },
             Expr::Call { func, args } => Expr::Call {
                 func: *func,
-                args: args.iter().map(|e| e.map_columns(f)).collect(),
+                args: args.iter().map(|e| e.replace_columns(f)).collect(),
             },
             Expr::Subquery { id, usage } => Expr::Subquery {
                 id: *id,

@@ -107,6 +107,71 @@ pub(crate) fn parse_numeric_prefix(s: &str) -> Num {
     Num::Float(text.parse::<f64>().unwrap_or(0.0))
 }
 
+/// SQLite's NUMERIC affinity, applied to an operand compared with a numeric column: text that
+/// is a well-formed number (spaces around it allowed) becomes that number, so `id = '3'`
+/// finds row 3; anything else is left as it is (`'3abc'` stays text and matches no number).
+pub(crate) fn numeric_affinity(v: Value) -> Value {
+    match &v {
+        Value::String(s) => well_formed_number(s).map_or(v, Num::into_value),
+        _ => v,
+    }
+}
+
+/// SQLite's TEXT affinity, applied to an operand without one compared with a text column:
+/// a number becomes its text (`name = 3` compares with `'3'`); anything else is unchanged.
+pub(crate) fn text_affinity(v: Value) -> Value {
+    match v {
+        Value::Null
+        | Value::String(_)
+        | Value::Bytes(_)
+        | Value::Identity(_)
+        | Value::Timestamp(_) => v,
+        number => to_text(&number).map_or(Value::Null, Value::String),
+    }
+}
+
+/// The number `s` spells, when all of it (but surrounding spaces) is an integer or a real
+/// literal; integers too large for i64 become reals.
+fn well_formed_number(s: &str) -> Option<Num> {
+    let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    let b = t.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - start
+    };
+    let mut mantissa = digits(&mut i);
+    let mut real = false;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        mantissa += digits(&mut i);
+        real = true;
+    }
+    if mantissa == 0 {
+        return None;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return None;
+        }
+        real = true;
+    }
+    if i != b.len() {
+        return None;
+    }
+    if !real && let Ok(n) = t.parse::<i64>() {
+        return Some(Num::Int(n));
+    }
+    t.parse::<f64>().ok().map(Num::Float)
+}
+
 /// SQL truthiness: NULL is unknown (`None`), numbers are true when non-zero, text by its
 /// numeric reading.
 pub(crate) fn truth(v: &Value) -> Option<bool> {
@@ -375,6 +440,29 @@ pub(crate) fn negate(v: &Value) -> Value {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn affinity_converts_only_well_formed_numbers_and_numbers() {
+        // Proves text becomes a number only when all of it is one, and numbers become text.
+        let num = |s: &str| numeric_affinity(Value::String(s.into()));
+        assert_eq!(num("3"), Value::I64(3));
+        assert_eq!(num(" -3 "), Value::I64(-3));
+        assert_eq!(num("2.5"), Value::F64(2.5));
+        assert_eq!(num("1e3"), Value::F64(1000.0));
+        assert_eq!(num("99999999999999999999"), Value::F64(1e20));
+        for text in ["3abc", "", " ", ".", "1e", "0x10", "- 3", "1.2.3"] {
+            assert_eq!(num(text), Value::String(text.into()), "{text:?}");
+        }
+        assert_eq!(numeric_affinity(Value::I32(4)), Value::I32(4));
+        assert_eq!(text_affinity(Value::I64(3)), Value::String("3".into()));
+        assert_eq!(text_affinity(Value::F64(3.0)), Value::String("3.0".into()));
+        assert_eq!(text_affinity(Value::Null), Value::Null);
+        assert_eq!(
+            text_affinity(Value::String("x".into())),
+            Value::String("x".into())
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -6,7 +6,7 @@
 //! same transaction, and parses the remaining tokens. The clause may follow any table
 //! (`FROM t AS OF TX 5`) or end the query; either way the whole query reads one snapshot.
 
-use sqlparser::ast::{Query, Statement};
+use sqlparser::ast::{Query, SetExpr, Statement};
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
@@ -54,6 +54,10 @@ pub(crate) fn parse(sql: &str, config: &SqlConfig) -> Result<Parsed> {
         .with_recursion_limit(config.expr_depth_max)
         .with_tokens_with_locations(tokens);
     let statements = parser.parse_statements().map_err(parse_error)?;
+    // A write anywhere is refused as one, also after a query (`SELECT 1; DROP TABLE t`).
+    if let Some(write) = statements.iter().find(|s| !is_read(s)) {
+        return Err(read_only(write));
+    }
     let mut statements = statements.into_iter();
     let (Some(statement), None) = (statements.next(), statements.next()) else {
         return Err(SqlError::Parse("expected exactly one statement".into()));
@@ -71,6 +75,25 @@ pub(crate) fn parse(sql: &str, config: &SqlConfig) -> Result<Parsed> {
         explain,
         as_of,
     })
+}
+
+/// A query (or EXPLAIN of one) that writes nothing: no `SELECT … INTO`, no data-modifying
+/// body.
+fn is_read(statement: &Statement) -> bool {
+    fn body_reads(body: &SetExpr) -> bool {
+        match body {
+            SetExpr::Select(select) => select.into.is_none(),
+            SetExpr::Query(q) => body_reads(&q.body),
+            SetExpr::SetOperation { left, right, .. } => body_reads(left) && body_reads(right),
+            SetExpr::Values(_) | SetExpr::Table(_) => true,
+            _ => false,
+        }
+    }
+    match statement {
+        Statement::Query(q) => body_reads(&q.body),
+        Statement::Explain { statement, .. } => is_read(statement),
+        _ => false,
+    }
 }
 
 fn parse_error(e: sqlparser::parser::ParserError) -> SqlError {
@@ -243,10 +266,17 @@ mod tests {
             "DELETE FROM t",
             "DROP TABLE t",
             "EXPLAIN DELETE FROM t",
+            "SELECT 1; DROP TABLE t",
+            "SELECT * INTO copy FROM t",
+            "SELECT 1 UNION SELECT * INTO copy FROM t",
         ] {
             assert_eq!(p(sql).expect_err(sql).code(), "read_only", "{sql}");
         }
         assert_eq!(p("SELEC 1").expect_err("bad").code(), "parse_error");
+        assert_eq!(
+            p("SELECT 1; SELECT 2").expect_err("two").code(),
+            "parse_error"
+        );
         let long = format!("SELECT {}", "1+".repeat(40_000));
         assert_eq!(p(&long).expect_err("long").code(), "limit_exceeded");
         let deep = format!("SELECT {}1{}", "(".repeat(500), ")".repeat(500));

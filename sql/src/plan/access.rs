@@ -230,11 +230,7 @@ mod tests {
     use super::*;
 
     fn eq(c: usize, v: i64) -> Expr {
-        Expr::Binary(
-            BinOp::Cmp(CmpOp::Eq),
-            Box::new(Expr::Column(c)),
-            Box::new(Expr::Literal(Value::I64(v))),
-        )
+        Expr::column_eq(c, v)
     }
 
     #[test]

@@ -11,6 +11,7 @@ use sqlparser::ast::{
     InTarget, UnaryOperator,
 };
 
+use super::affinity::{self, Affinity};
 use super::bind_query::Binder;
 use super::scope::{Scope, ScopeColumn};
 use super::{AggCall, AggFunc, Plan};
@@ -49,6 +50,7 @@ fn enclosing_scope(scope: &Scope, agg: Option<&AggCtx>) -> Scope {
         qualifier: None,
         name: String::new(),
         ty: None,
+        has_affinity: false,
         origin: None,
     };
     let columns = ctx
@@ -355,9 +357,16 @@ impl Binder<'_> {
                     BinaryOperator::PGBitwiseShiftRight => BinOp::Bit(BitOp::Shr),
                     other => return Err(SqlError::unsupported(format!("operator {other}"))),
                 };
+                // Above an aggregate, columns are group outputs: no affinity to go by.
+                let plain = agg.is_none();
                 let l = b(self, left, agg.as_deref_mut())?;
                 let r = b(self, right, agg)?;
-                Expr::Binary(op, l, r)
+                if matches!(op, BinOp::Cmp(_)) && plain {
+                    let (l, r) = affinity::compare(*l, *r, scope);
+                    Expr::Binary(op, Box::new(l), Box::new(r))
+                } else {
+                    Expr::Binary(op, l, r)
+                }
             }
             A::IsNull(x) => Expr::IsNull {
                 expr: b(self, x, agg)?,
@@ -400,12 +409,19 @@ impl Binder<'_> {
                 negated,
                 ..
             } => {
+                let plain = agg.is_none();
                 let needle = b(self, expr, agg.as_deref_mut())?;
+                let needle_affinity = if plain {
+                    affinity::of(&needle, scope)
+                } else {
+                    Affinity::Own
+                };
                 match target {
                     InTarget::List(list) => {
                         let mut items = Vec::with_capacity(list.len());
                         for x in list {
-                            items.push(self.expr(x, scope, agg.as_deref_mut())?);
+                            let item = self.expr(x, scope, agg.as_deref_mut())?;
+                            items.push(affinity::against(needle_affinity, item, scope));
                         }
                         Expr::InList {
                             expr: needle,
@@ -415,14 +431,9 @@ impl Binder<'_> {
                     }
                     InTarget::Subquery(q) => {
                         let outer = enclosing_scope(scope, agg.as_deref());
-                        let id = self.subquery(q, outer, None, true)?;
-                        Expr::Subquery {
-                            id,
-                            usage: SubqueryUse::In {
-                                expr: needle,
-                                negated: *negated,
-                            },
-                        }
+                        let (id, ty) = self.subquery(q, outer, None, true)?;
+                        let column = affinity::column(ty, affinity::of_result_columns(q, 1)[0]);
+                        self.in_subquery(needle, needle_affinity, (id, column), *negated)
                     }
                     InTarget::Table {
                         name: table,
@@ -435,14 +446,10 @@ impl Binder<'_> {
                             .and_then(|mut p| p.parse_query())
                             .map_err(|e| SqlError::Parse(e.to_string()))?;
                         let outer = enclosing_scope(scope, agg.as_deref());
-                        let id = self.subquery(&q, outer, None, true)?;
-                        Expr::Subquery {
-                            id,
-                            usage: SubqueryUse::In {
-                                expr: needle,
-                                negated: *negated,
-                            },
-                        }
+                        // `SELECT * FROM t`: the table's column.
+                        let (id, ty) = self.subquery(&q, outer, None, true)?;
+                        let column = affinity::column(ty, true);
+                        self.in_subquery(needle, needle_affinity, (id, column), *negated)
                     }
                     _ => return Err(SqlError::unsupported("this form of IN")),
                 }
@@ -452,12 +459,23 @@ impl Binder<'_> {
                 negated,
                 low,
                 high,
-            } => Expr::Between {
-                expr: b(self, expr, agg.as_deref_mut())?,
-                low: b(self, low, agg.as_deref_mut())?,
-                high: b(self, high, agg)?,
-                negated: *negated,
-            },
+            } => {
+                let plain = agg.is_none();
+                let expr = b(self, expr, agg.as_deref_mut())?;
+                let mut low = b(self, low, agg.as_deref_mut())?;
+                let mut high = b(self, high, agg)?;
+                if plain {
+                    let needle = affinity::of(&expr, scope);
+                    low = Box::new(affinity::against(needle, *low, scope));
+                    high = Box::new(affinity::against(needle, *high, scope));
+                }
+                Expr::Between {
+                    expr,
+                    low,
+                    high,
+                    negated: *negated,
+                }
+            }
             A::Like {
                 negated,
                 any,
@@ -581,7 +599,7 @@ impl Binder<'_> {
             }
             A::Exists { subquery, negated } => {
                 let outer = enclosing_scope(scope, agg.as_deref());
-                let id = self.subquery(subquery, outer, Some(1), false)?;
+                let (id, _) = self.subquery(subquery, outer, Some(1), false)?;
                 Expr::Subquery {
                     id,
                     usage: SubqueryUse::Exists { negated: *negated },
@@ -589,7 +607,7 @@ impl Binder<'_> {
             }
             A::Subquery(q) => {
                 let outer = enclosing_scope(scope, agg.as_deref());
-                let id = self.subquery(q, outer, Some(1), true)?;
+                let (id, _) = self.subquery(q, outer, Some(1), true)?;
                 Expr::Subquery {
                     id,
                     usage: SubqueryUse::Scalar,
@@ -716,7 +734,7 @@ impl Binder<'_> {
         scope: Scope,
         limit: Option<i64>,
         single_column: bool,
-    ) -> Result<usize> {
+    ) -> Result<(usize, Option<ScalarType>)> {
         self.outer.push(scope);
         self.correlated.push(false);
         let bound = self.query(q);
@@ -738,6 +756,39 @@ impl Binder<'_> {
         }
         self.subqueries
             .push(super::SubqueryPlan { plan, correlated });
-        Ok(self.subqueries.len() - 1)
+        Ok((self.subqueries.len() - 1, columns[0].ty))
+    }
+
+    /// `needle IN (subquery)`, both sides read with the affinity their types ask for (see
+    /// [`affinity::for_in_subquery`]): the subquery's column is converted in a projection.
+    fn in_subquery(
+        &mut self,
+        needle: Box<Expr>,
+        needle_affinity: Affinity,
+        (id, column): (usize, Affinity),
+        negated: bool,
+    ) -> Expr {
+        let mut needle = needle;
+        if let Some(to) = affinity::for_in_subquery(needle_affinity, column)
+            && let Some(sub) = self.subqueries.get_mut(id)
+        {
+            if needle_affinity != to {
+                needle = Box::new(affinity::convert(*needle, to));
+            }
+            if column != to {
+                let input = std::mem::replace(&mut sub.plan, Plan::Unit);
+                sub.plan = Plan::Project {
+                    input: Box::new(input),
+                    exprs: vec![affinity::convert(Expr::Column(0), to)],
+                };
+            }
+        }
+        Expr::Subquery {
+            id,
+            usage: SubqueryUse::In {
+                expr: needle,
+                negated,
+            },
+        }
     }
 }

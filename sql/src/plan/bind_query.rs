@@ -258,6 +258,7 @@ impl<'a> Binder<'a> {
                     qualifier: None,
                     name: c.name.clone(),
                     ty: c.ty,
+                    has_affinity: false,
                     origin: None,
                 })
                 .collect(),

@@ -7,7 +7,8 @@
 //! with the most selective unit, then always join next a unit that has an equality with what is
 //! already joined (a hash join on all such equalities), never a cross product while a connected
 //! unit remains — which keeps SQLite's 64-table `select5.test` joins linear. A FROM item with a
-//! LEFT JOIN is planned as one unit, in the order written.
+//! LEFT JOIN is planned as one unit, in the order written; conjuncts over such a unit or over a
+//! subquery in FROM move down into it where they keep their meaning (`push_down.rs`).
 
 use std::sync::Arc;
 
@@ -15,7 +16,9 @@ use cosmictron_engine::TableSchema;
 use sqlparser::ast::{self, JoinConstraint, JoinOperator, TableFactor, TableWithJoins};
 
 use super::access;
+use super::affinity;
 use super::bind_query::Binder;
+use super::push_down::push_down;
 use super::scope::{Scope, ScopeColumn};
 use super::{ColumnUse, JoinKind, Plan, Scan};
 use crate::error::{Result, SqlError};
@@ -283,6 +286,7 @@ impl Binder<'_> {
                         qualifier: Some(label.clone()),
                         name: c.name.clone(),
                         ty: Some(c.ty.scalar),
+                        has_affinity: true,
                         origin: Some((used.clone(), i)),
                     })
                     .collect();
@@ -308,15 +312,18 @@ impl Binder<'_> {
                 let (plan, result_columns) = self.query(subquery)?;
                 let label = alias.as_ref().map(|a| a.name.value.clone());
                 let renames = alias.as_ref().map(|a| &a.columns);
+                let affinities = affinity::of_result_columns(subquery, result_columns.len());
                 let columns = result_columns
                     .iter()
+                    .zip(affinities)
                     .enumerate()
-                    .map(|(i, c)| ScopeColumn {
+                    .map(|(i, (c, has_affinity))| ScopeColumn {
                         qualifier: label.clone(),
                         name: renames
                             .and_then(|r| r.get(i))
                             .map_or_else(|| c.name.clone(), |r| r.name.value.clone()),
                         ty: c.ty,
+                        has_affinity,
                         origin: None,
                     })
                     .collect();
@@ -356,6 +363,7 @@ impl Binder<'_> {
                     .and_then(|r| r.get(i))
                     .map_or_else(|| c.name.clone(), |r| r.name.value.clone()),
                 ty: Some(c.ty.scalar),
+                has_affinity: true,
                 origin: None,
             })
             .collect();
@@ -403,8 +411,14 @@ impl Binder<'_> {
                 Ok((plan, rank))
             }
             Source::Plan(plan) => {
-                let plan = *plan;
-                let plan = match Expr::conjunction(unit.pushed) {
+                let mut plan = *plan;
+                let mut rest = Vec::new();
+                for conjunct in unit.pushed {
+                    let (pushed, kept) = push_down(plan, conjunct);
+                    plan = pushed;
+                    rest.extend(kept);
+                }
+                let plan = match Expr::conjunction(rest) {
                     Some(predicate) => Plan::Filter {
                         input: Box::new(plan),
                         predicate,

@@ -15,10 +15,12 @@
 //! correlated subqueries, which see the enclosing row) can therefore be bound once.
 
 mod access;
+mod affinity;
 mod bind_expr;
 mod bind_query;
 mod explain;
 mod from;
+mod push_down;
 mod scope;
 mod types;
 

@@ -11,6 +11,10 @@ pub(crate) struct ScopeColumn {
     pub(crate) qualifier: Option<String>,
     pub(crate) name: String,
     pub(crate) ty: Option<ScalarType>,
+    /// Whether comparisons read `ty` as the column's affinity: a table or view column, or a
+    /// subquery's column that is a column or a CAST there (a computed one has none, as in
+    /// SQLite; see `affinity.rs`).
+    pub(crate) has_affinity: bool,
     /// The base-table column this is, to mark as read when an expression refers to it.
     pub(crate) origin: Option<(std::sync::Arc<super::ColumnUse>, usize)>,
 }
@@ -77,6 +81,7 @@ mod tests {
 
     fn col(q: &str, n: &str) -> ScopeColumn {
         ScopeColumn {
+            has_affinity: true,
             qualifier: Some(q.into()),
             name: n.into(),
             ty: None,

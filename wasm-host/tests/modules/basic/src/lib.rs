@@ -160,6 +160,18 @@ pub fn memory_bomb(_ctx: &ReducerContext) -> Result<u64, Error> {
 unsafe extern "C" {
     #[link_name = "table_insert"]
     fn raw_table_insert(name: *const u8, name_len: u32, row: *const u8, row_len: u32) -> i32;
+    #[link_name = "buffer_len"]
+    fn raw_buffer_len() -> u32;
+    #[link_name = "buffer_read"]
+    fn raw_buffer_read(dst: *mut u8, len: u32) -> u32;
+    #[link_name = "table_insert_id"]
+    fn raw_table_insert_id(
+        name: *const u8,
+        name_len: u32,
+        row: *const u8,
+        row_len: u32,
+        id: *mut u64,
+    ) -> i32;
     #[link_name = "table_range"]
     fn raw_table_range(
         name: *const u8,
@@ -183,6 +195,46 @@ unsafe extern "C" {
         at: i64,
         repeat: i64,
     ) -> i32;
+}
+
+/// Inserts through `table_insert`, the import modules built before `table_insert_id` use,
+/// and returns the id read from the stored row the host answers with.
+#[reducer]
+pub fn add_item_raw(ctx: &ReducerContext, name: String, qty: i64) -> Result<u64, Error> {
+    let row = Item {
+        id: 0,
+        name,
+        qty,
+        owner: ctx.sender,
+        note: None,
+    };
+    let columns = <Item as cosmictron_sdk::Table>::columns();
+    let bytes = cosmictron_types::encode_row(columns, &cosmictron_sdk::Table::to_values(&row))
+        .map_err(|e| Error::new("encode", e.to_string()))?;
+    let table = "items";
+    // SAFETY: every pointer is valid for its length during the call.
+    let stored = unsafe {
+        let status = raw_table_insert(
+            table.as_ptr(),
+            table.len() as u32,
+            bytes.as_ptr(),
+            bytes.len() as u32,
+        );
+        let mut buffer = vec![0u8; raw_buffer_len() as usize];
+        let n = raw_buffer_read(buffer.as_mut_ptr(), buffer.len() as u32);
+        buffer.truncate(n as usize);
+        if status != 0 {
+            return Err(Error::new("insert_failed", String::from_utf8_lossy(&buffer)));
+        }
+        buffer
+    };
+    let values = cosmictron_types::decode_row(columns, &stored)
+        .map_err(|e| Error::new("decode", e.to_string()))?;
+    let stored = <Item as cosmictron_sdk::Table>::from_values(values)?;
+    if stored.name != row.name || stored.qty != row.qty {
+        return Err(Error::new("wrong_row", "the stored row is not the row given"));
+    }
+    Ok(stored.id)
 }
 
 /// Hands one of the newer imports a pointer far outside the module's memory (or an absurd
@@ -218,6 +270,28 @@ pub fn bad_import(ctx: &ReducerContext, which: String, len: u32) -> Result<i32, 
                 0
             }
             "schedule" => raw_schedule(far, len, far, len, 0, 0),
+            // A valid row, so the insert happens and only the id's destination is bad.
+            "table_insert_id" => {
+                let row = Item {
+                    id: 0,
+                    name: format!("{which} {len}"),
+                    qty: 1,
+                    owner: ctx.sender,
+                    note: None,
+                };
+                let bytes = cosmictron_types::encode_row(
+                    <Item as cosmictron_sdk::Table>::columns(),
+                    &cosmictron_sdk::Table::to_values(&row),
+                )
+                .map_err(|e| Error::new("encode", e.to_string()))?;
+                raw_table_insert_id(
+                    name.as_ptr(),
+                    name.len() as u32,
+                    bytes.as_ptr(),
+                    bytes.len() as u32,
+                    far as *mut u64,
+                )
+            }
             _ => -1,
         }
     })
