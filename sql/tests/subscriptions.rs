@@ -824,3 +824,54 @@ fn a_notify_callback_may_unsubscribe_without_deadlock() {
     }
     assert_eq!(f.subs.stats().subscriptions, 0);
 }
+
+#[test]
+fn notify_callbacks_on_both_fan_out_threads_may_unsubscribe() {
+    // Proves: past the size at which a fan-out is split across the worker and the helper
+    // thread, a `notify` callback that unsubscribes returns on either thread (neither waits
+    // for the fan-out it is part of), and every subscription is gone afterwards.
+    let f = fixture(SubscriptionConfig::default());
+    let q = "SELECT name, rank FROM cats WHERE rank >= 0";
+    let fired = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let clients: Vec<Arc<std::sync::OnceLock<cosmictron_sql::Subscriber>>> = (0..5000)
+        .map(|_| {
+            let slot: Arc<std::sync::OnceLock<cosmictron_sql::Subscriber>> =
+                Arc::new(std::sync::OnceLock::new());
+            let (s2, f2) = (slot.clone(), fired.clone());
+            let sub = f.subs.connect(
+                Caller::user(ALICE),
+                Arc::new(move || {
+                    if let Some(s) = s2.get() {
+                        s.unsubscribe(1);
+                        f2.fetch_add(1, Ordering::SeqCst);
+                    }
+                }),
+            );
+            sub.subscribe(1, q, &[], None).expect("subscribe");
+            assert!(slot.set(sub).is_ok());
+            slot
+        })
+        .collect();
+    f.db.write(|tx| {
+        tx.insert(
+            "cats",
+            vec![
+                Value::String("c".into()),
+                Value::String("C".into()),
+                Value::I64(1),
+            ],
+        )
+    })
+    .expect("write");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while fired.load(Ordering::SeqCst) < clients.len() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} of {} callbacks finished",
+            fired.load(Ordering::SeqCst),
+            clients.len()
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(f.subs.stats().subscriptions, 0);
+}

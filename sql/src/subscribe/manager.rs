@@ -13,6 +13,7 @@ use parking_lot::{Condvar, Mutex};
 
 use super::analyze::analyze;
 use super::config::SubscriptionConfig;
+use super::fan_out::{FanOutHelper, queue_all};
 use super::from_delta::Decoded;
 use super::queue::{Delta, Notify, Pushed, Queue, Queued};
 use super::registry::{GroupKey, Registry, SubscriberEntry, SubscriberId, Target};
@@ -25,14 +26,8 @@ use crate::engine::SqlEngine;
 use crate::error::{Result, SqlError};
 
 /// Subscriptions to one query from which its fan-out is split across two threads (below it,
-/// starting a thread costs more than it saves).
+/// handing half to the helper and waiting for it costs more than it saves).
 const PARALLEL_FAN_OUT_MIN: usize = 4096;
-
-/// How many targets ahead of the one being queued the fan-out asks the CPU to load what the
-/// queue push will touch: with thousands of subscribers their queues are not in the cache, and
-/// waiting for each miss in turn made up most of the fan-out's time. The queue is fetched
-/// twice as far ahead as the notify callback's data, which is only found through the queue.
-const PREFETCH_AHEAD: usize = 8;
 
 /// Whether a second thread can run at the same time at all.
 static MANY_CORES: LazyLock<bool> =
@@ -59,8 +54,11 @@ pub(crate) struct Shared {
     /// `unsubscribe` can wait for an in-flight fan-out before it returns.
     delivering: Mutex<()>,
     /// The worker thread, which must not wait for its own fan-out (a `notify` callback that
-    /// unsubscribes runs on it).
+    /// unsubscribes runs on it); the same for the fan-out helper's thread.
     worker_thread: std::sync::OnceLock<std::thread::ThreadId>,
+    helper_thread: std::sync::OnceLock<std::thread::ThreadId>,
+    /// The second fan-out thread, started on the first fan-out large enough to split.
+    fan_out_helper: Mutex<Option<FanOutHelper>>,
     /// Every update of every tx up to this one is queued.
     delivered_tx: AtomicU64,
     /// Time spent applying change sets and fanning out, for diagnostics and benchmarks.
@@ -117,6 +115,8 @@ impl Subscriptions {
             inline: std::sync::atomic::AtomicBool::new(false),
             delivering: Mutex::new(()),
             worker_thread: std::sync::OnceLock::new(),
+            helper_thread: std::sync::OnceLock::new(),
+            fan_out_helper: Mutex::new(None),
             delivered_tx: AtomicU64::new(0),
             busy_nanos: AtomicU64::new(0),
             processed_txs: AtomicU64::new(0),
@@ -277,6 +277,10 @@ impl Shared {
     /// update per subscriber.
     fn process(&self, changes: Arc<ChangeSet>) {
         let tx = changes.tx_id;
+        // Only databases that had a fan-out large enough to split have a helper.
+        if let Some(helper) = self.fan_out_helper.lock().as_ref() {
+            helper.wake();
+        }
         let mut notify = Vec::new();
         let mut reg = self.registry.lock();
         if tx <= reg.position {
@@ -381,47 +385,31 @@ impl Shared {
     }
 
     /// Queues one query's change for every subscription to it. Past [`PARALLEL_FAN_OUT_MIN`]
-    /// subscriptions, a second thread takes half: queueing is the whole cost per subscriber
-    /// (about 0.1 µs), so on two cores the last subscriber hears of the tx in half the time.
-    fn fan_out(&self, tx: TxId, targets: &[Target], delta: &Arc<Delta>) {
-        let each = |part: &[Target], delta: &Arc<Delta>| {
-            for (i, t) in part.iter().enumerate() {
-                if let Some(far) = part.get(i + 2 * PREFETCH_AHEAD) {
-                    far.queue.prefetch();
+    /// subscriptions, the fan-out helper takes half: queueing is the whole cost per subscriber
+    /// (tens of nanoseconds), so on two cores the last subscriber hears of the tx in about half
+    /// the time. Subscribers whose queues were full are dropped as lagging afterwards.
+    fn fan_out(&self, tx: TxId, targets: &Arc<[Target]>, delta: &Arc<Delta>) {
+        let full = if targets.len() < PARALLEL_FAN_OUT_MIN || !*MANY_CORES {
+            queue_all(tx, targets, delta)
+        } else {
+            let mut helper = self.fan_out_helper.lock();
+            if helper.is_none() {
+                *helper = FanOutHelper::start().ok();
+                if let Some(id) = helper.as_ref().and_then(FanOutHelper::thread_id) {
+                    let _ = self.helper_thread.set(id);
                 }
-                if let Some(near) = part.get(i + PREFETCH_AHEAD) {
-                    near.queue.prefetch_notify();
-                }
-                if tx <= t.from {
-                    continue;
-                }
-                let event = Queued::One {
-                    tx_id: tx,
-                    part: (t.id, delta.clone()),
-                };
-                self.deliver(tx, t.sid, &t.queue, event);
+            }
+            match helper.as_ref() {
+                Some(helper) => helper.queue_split(tx, targets, delta),
+                // No thread to be had (the process is at its limit): this one does it all.
+                None => queue_all(tx, targets, delta),
             }
         };
-        if targets.len() < PARALLEL_FAN_OUT_MIN || !*MANY_CORES {
-            return each(targets, delta);
-        }
-        let (first, second) = targets.split_at(targets.len() / 2);
-        // The second thread gets its own copy of the change: two threads bumping one
-        // reference count would pass its cache line back and forth on every subscriber.
-        let copy = Arc::new(Delta {
-            inserts: delta.inserts.clone(),
-            deletes: delta.deletes.clone(),
-        });
-        std::thread::scope(|scope| {
-            let helper = std::thread::Builder::new()
-                .name("subscriptions-fan-out".into())
-                .spawn_scoped(scope, || each(second, &copy));
-            each(first, delta);
-            // No thread to be had (the process is at its limit): this one does both halves.
-            if helper.is_err() {
-                each(second, &copy);
+        for sid in full {
+            if let Some(q) = self.registry.lock().lag(sid, tx - 1) {
+                q.notify();
             }
-        });
+        }
     }
 
     /// Queues `event` for one subscriber; a full queue drops the subscriber as lagging.
@@ -601,7 +589,8 @@ impl Shared {
         // A fan-out computed before the removal may be queueing now: let it finish, so no
         // update mentioning `id` is queued after this returns (unless this is that fan-out,
         // calling back from a `notify`).
-        if self.worker_thread.get() != Some(&std::thread::current().id()) {
+        let here = Some(std::thread::current().id());
+        if self.worker_thread.get().copied() != here && self.helper_thread.get().copied() != here {
             drop(self.delivering.lock());
         }
         true

@@ -13,6 +13,7 @@
 //! - `subscriber.rs` [`Subscriber`]: one connection's API
 //! - `registry.rs`   groups of identical subscriptions, subscribers, recent change sets
 //! - `queue.rs`      a subscriber's bounded event queue
+//! - `fan_out.rs`    queueing a change for thousands of subscribers, on two threads
 //! - `analyze.rs`    planned query → FROM part + stages, or `unsupported_subscription`
 //! - `view.rs`       one maintained query: build at a snapshot, apply a change set
 //! - `from_delta.rs` the FROM delta: filters, RLS, joins by index probes
@@ -38,7 +39,8 @@
 //! 5. The change set is kept in a bounded ring (`resume_txs_max`) and the worker's position
 //!    moves to the tx. The registry lock is released and, holding only the `delivering` lock
 //!    (which `unsubscribe` waits on), the worker queues the updates and notifies subscribers
-//!    whose queue became non-empty. A full queue makes the subscriber lag
+//!    whose queue became non-empty — for a query with thousands of subscribers, half of them
+//!    on the fan-out helper thread (`fan_out.rs`). A full queue makes the subscriber lag
 //!    (`Registry::lag`): its subscriptions are dropped and it gets
 //!    [`SubscriberEvent::Lagging`].
 //!
@@ -55,6 +57,7 @@
 mod aggregate;
 mod analyze;
 mod config;
+mod fan_out;
 mod from_delta;
 mod manager;
 mod queue;
