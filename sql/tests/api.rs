@@ -246,6 +246,12 @@ fn explain_shows_index_choices_and_join_strategy() {
     assert!(plan.contains("hash join on 1 key(s)"), "{plan}");
     let plan = text("EXPLAIN SELECT * FROM items WHERE name = 'x'");
     assert!(plan.contains("full scan"), "{plan}");
+    // Filters read as SQL, with the table's column names.
+    let plan = text("EXPLAIN SELECT * FROM items WHERE name = 'x' OR qty IN (1, $1)");
+    assert!(
+        plan.contains("filter (name = 'x') OR (qty IN (1, numeric($1)))"),
+        "{plan}"
+    );
 }
 
 #[test]
@@ -400,6 +406,13 @@ fn limits_are_enforced_with_clear_errors() {
     assert_eq!(code(&small, &db, &long, &[], &owner), "limit_exceeded");
     let deep = format!("SELECT {}1{}", "(".repeat(30), ")".repeat(30));
     assert_eq!(code(&small, &db, &deep, &[], &owner), "limit_exceeded");
+    // Nesting up to the default limit binds without overflowing the thread's stack (it grows
+    // on demand; 100 NOTs overflowed a test thread's 2 MiB in a debug build), and past it the
+    // query is refused as too deep.
+    let s = sql();
+    let nots = |n: usize| format!("SELECT {}1", "NOT ".repeat(n));
+    assert_eq!(rows(&s, &db, &nots(100)), vec![vec![Value::Bool(true)]]);
+    assert_eq!(code(&s, &db, &nots(300), &[], &owner), "limit_exceeded");
     // Time is checked while the query runs: a big cross product stops early.
     let slow = SqlEngine::new(SqlConfig {
         time_max: Duration::from_millis(20),

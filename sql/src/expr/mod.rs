@@ -12,12 +12,14 @@
 //! - `eval.rs`      [`eval`] and three-valued logic
 //! - `functions.rs` scalar functions, CAST, LIKE
 
+mod display;
 mod eval;
 mod functions;
 pub(crate) mod value_ops;
 
 use cosmictron_types::Value;
 
+pub(crate) use display::to_sql;
 pub(crate) use eval::{eval, eval_predicate};
 pub(crate) use functions::{CastType, Func};
 pub(crate) use value_ops::ArithOp;

@@ -50,10 +50,19 @@ pub(crate) fn parse(sql: &str, config: &SqlConfig) -> Result<Parsed> {
         .map_err(|e| SqlError::Parse(e.to_string()))?;
     let (tokens, as_of) = strip_as_of(tokens)?;
     let tokens = sqlite_forms(tokens);
+    let nesting = nesting(&tokens);
     let mut parser = Parser::new(&dialect)
         .with_recursion_limit(config.expr_depth_max)
         .with_tokens_with_locations(tokens);
-    let statements = parser.parse_statements().map_err(parse_error)?;
+    let statements = parser.parse_statements().map_err(|e| {
+        // The parser does not always report its recursion limit as such (a long run of NOTs
+        // fails as a syntax error): deep input that fails to parse is too deep.
+        if nesting.saturating_mul(2) >= config.expr_depth_max {
+            SqlError::LimitExceeded("the query is nested too deeply".into())
+        } else {
+            parse_error(e)
+        }
+    })?;
     // A write anywhere is refused as one, also after a query (`SELECT 1; DROP TABLE t`).
     if let Some(write) = statements.iter().find(|s| !is_read(s)) {
         return Err(read_only(write));
@@ -94,6 +103,30 @@ fn is_read(statement: &Statement) -> bool {
         Statement::Explain { statement, .. } => is_read(statement),
         _ => false,
     }
+}
+
+/// The deepest nesting of `tokens`, roughly as the parser recurses: open parentheses plus
+/// the run of prefix operators (`NOT`, `-`, `+`) at that point.
+fn nesting(tokens: &[TokenWithSpan]) -> usize {
+    let (mut depth, mut run, mut deepest) = (0usize, 0usize, 0usize);
+    for t in tokens {
+        match &t.token {
+            Token::LParen => {
+                depth += 1;
+                run = 0;
+            }
+            Token::RParen => {
+                depth = depth.saturating_sub(1);
+                run = 0;
+            }
+            Token::Whitespace(_) => {}
+            Token::Minus | Token::Plus => run += 1,
+            t if is_word(t, "NOT") => run += 1,
+            _ => run = 0,
+        }
+        deepest = deepest.max(depth + run);
+    }
+    deepest
 }
 
 fn parse_error(e: sqlparser::parser::ParserError) -> SqlError {
@@ -281,5 +314,10 @@ mod tests {
         assert_eq!(p(&long).expect_err("long").code(), "limit_exceeded");
         let deep = format!("SELECT {}1{}", "(".repeat(500), ")".repeat(500));
         assert_eq!(p(&deep).expect_err("deep").code(), "limit_exceeded");
+        for n in [127, 200, 5000] {
+            let nots = format!("SELECT {}1", "NOT ".repeat(n));
+            assert_eq!(p(&nots).expect_err("nots").code(), "limit_exceeded", "{n}");
+        }
+        assert!(p(&format!("SELECT {}1", "NOT ".repeat(40))).is_ok());
     }
 }

@@ -241,7 +241,9 @@ fn function_args(f: &ast::Function) -> Result<(Vec<&ast::Expr>, bool, bool)> {
 }
 
 impl Binder<'_> {
-    /// Binds `e` over `scope`; in an aggregate query pass the [`AggCtx`].
+    /// Binds `e` over `scope`; in an aggregate query pass the [`AggCtx`]. Nests as deep as
+    /// the expression (up to `expr_depth_max`): the stack grows on demand rather than overflow.
+    #[recursive::recursive]
     pub(super) fn expr(
         &mut self,
         e: &ast::Expr,

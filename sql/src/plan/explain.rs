@@ -1,7 +1,7 @@
 //! EXPLAIN: the plan as indented text, one operator per line.
 
 use super::{Access, AggFunc, JoinKind, Plan, QueryPlan, SetOpKind};
-use crate::expr::Expr;
+use crate::expr::{Expr, to_sql};
 
 /// The lines EXPLAIN returns.
 pub(crate) fn explain(plan: &QueryPlan) -> Vec<String> {
@@ -17,8 +17,9 @@ pub(crate) fn explain(plan: &QueryPlan) -> Vec<String> {
     out
 }
 
-fn short(e: &Expr) -> String {
-    let text = format!("{e:?}");
+/// `e` as SQL-like text (cut at 120 characters), its columns named by `column`.
+fn short(e: &Expr, column: &dyn Fn(usize) -> String) -> String {
+    let text = to_sql(e, column);
     if text.len() > 120 {
         format!(
             "{}…",
@@ -27,6 +28,11 @@ fn short(e: &Expr) -> String {
     } else {
         text
     }
+}
+
+/// Columns of rows that are no one table's: by position.
+fn position(i: usize) -> String {
+    format!("#{i}")
 }
 
 fn describe(plan: &Plan, depth: usize, out: &mut Vec<String>) {
@@ -70,11 +76,17 @@ fn describe(plan: &Plan, depth: usize, out: &mut Vec<String>) {
                 s.push_str(", read policy");
             }
             if let Some(f) = &scan.filter {
-                s.push_str(&format!(", filter {}", short(f)));
+                let name = |i: usize| {
+                    scan.schema
+                        .columns()
+                        .get(i)
+                        .map_or_else(|| position(i), |c| c.name.clone())
+                };
+                s.push_str(&format!(", filter {}", short(f, &name)));
             }
             s
         }
-        Plan::Filter { predicate, .. } => format!("filter {}", short(predicate)),
+        Plan::Filter { predicate, .. } => format!("filter {}", short(predicate, &position)),
         Plan::Project { exprs, .. } => format!("project {} column(s)", exprs.len()),
         Plan::Join {
             kind,
@@ -97,7 +109,7 @@ fn describe(plan: &Plan, depth: usize, out: &mut Vec<String>) {
                 s.push_str(" (or index probes of the right table when the left side is no larger)");
             }
             if let Some(r) = residual {
-                s.push_str(&format!(", residual {}", short(r)));
+                s.push_str(&format!(", residual {}", short(r, &position)));
             }
             s
         }
