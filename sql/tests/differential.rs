@@ -1,4 +1,5 @@
-//! Differential test against SQLite: random tables with NULLs, random queries from the
+//! Differential test against SQLite: random tables (column types and indexes vary) with NULLs,
+//! random queries from the
 //! supported dialect (expressions, predicates, DISTINCT, GROUP BY/HAVING, joins, LEFT JOIN,
 //! IN/EXISTS subqueries, set operations, ORDER BY … LIMIT). Both engines load the same
 //! statements; results must be equal — as multisets, or in order where the query orders them
@@ -41,17 +42,33 @@ fn int() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Column types the random tables choose from for their non-key columns.
+const TYPES: &[&str] = &["INTEGER", "INTEGER", "REAL", "TEXT"];
+
 fn setup() -> impl Strategy<Value = Vec<String>> {
     let t1 = proptest::collection::vec((int(), int(), int(), 0u8..8), 0..14);
     let t2 = proptest::collection::vec((int(), int()), 0..10);
-    (t1, t2).prop_map(|(t1, t2)| {
+    // Random tables: the types of t1.b, t1.c and t2.y vary (a and x stay integers, as the
+    // query shapes join and group on them), and so do the indexes.
+    let types = proptest::collection::vec(proptest::sample::select(TYPES), 3);
+    let indexes = (proptest::bool::ANY, proptest::bool::ANY);
+    (t1, t2, types, indexes).prop_map(|(t1, t2, types, (index_a, index_xy))| {
         let mut out = vec![
-            "CREATE TABLE t1(id INTEGER PRIMARY KEY, a INTEGER, b INTEGER, c INTEGER, s TEXT)"
-                .into(),
-            "CREATE INDEX t1_a ON t1(a)".into(),
-            "CREATE TABLE t2(id INTEGER PRIMARY KEY, x INTEGER, y INTEGER)".into(),
-            "CREATE INDEX t2_xy ON t2(x, y)".into(),
+            format!(
+                "CREATE TABLE t1(id INTEGER PRIMARY KEY, a INTEGER, b {}, c {}, s TEXT)",
+                types[0], types[1]
+            ),
+            format!(
+                "CREATE TABLE t2(id INTEGER PRIMARY KEY, x INTEGER, y {})",
+                types[2]
+            ),
         ];
+        if index_a {
+            out.push("CREATE INDEX t1_a ON t1(a)".into());
+        }
+        if index_xy {
+            out.push("CREATE INDEX t2_xy ON t2(x, y)".into());
+        }
         for (i, (a, b, c, s)) in t1.into_iter().enumerate() {
             // Some text spells numbers: comparisons with integers go by affinity.
             let s = [

@@ -145,6 +145,10 @@ pub(crate) fn call(func: Func, args: Vec<Value>) -> Result<Value> {
                 a0
             }
         }
+        // SQLite: text and bytes are read as a real, whatever they spell.
+        Func::Abs if matches!(a0, Value::String(_) | Value::Bytes(_)) => {
+            Value::F64(to_num(&a0).map_or(0.0, Num::as_f64).abs())
+        }
         Func::Abs => match to_num(&a0) {
             None => Value::Null,
             Some(Num::Int(i)) => match i.checked_abs() {

@@ -434,7 +434,8 @@ pub(crate) fn negate(v: &Value) -> Value {
             Some(n) => Value::I64(n),
             None => Value::F64(-(i as f64)),
         },
-        Some(Num::Float(f)) => Value::F64(-f),
+        // SQLite computes `-x` as `0 - x`, so zero stays 0.0, never -0.0.
+        Some(Num::Float(f)) => Value::F64(0.0 - f),
     }
 }
 

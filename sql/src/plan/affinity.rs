@@ -9,8 +9,9 @@
 //!   affinity, `CAST(x AS t)` that of `t`;
 //! - literals, parameters, other expressions and subquery columns of no single type have
 //!   *none*;
-//! - identity, timestamp and bytes columns, and columns of enclosing queries, are left alone
-//!   (they compare by their own rules, e.g. an identity with its hex text).
+//! - identity, timestamp and bytes columns are left alone (they compare by their own rules,
+//!   e.g. an identity with its hex text); a column of an enclosing query (in a correlated
+//!   subquery) has its column's affinity.
 //!
 //! Numeric against text or none: the other operand gets numeric affinity. Text against none:
 //! the other gets text affinity.
@@ -33,18 +34,34 @@ pub(super) enum Affinity {
     Own,
 }
 
-/// The affinity of a bound operand over `scope`'s columns.
-pub(super) fn of(e: &Expr, scope: &Scope) -> Affinity {
+/// Where an operand's columns resolve: the row's scope and the enclosing queries' scopes
+/// (innermost last), for columns of a correlated subquery's enclosing rows.
+pub(super) struct Scopes<'a> {
+    pub(super) inner: &'a Scope,
+    pub(super) outer: &'a [Scope],
+}
+
+/// The affinity of a bound operand.
+pub(super) fn of(e: &Expr, scopes: &Scopes<'_>) -> Affinity {
+    let of_column = |c: Option<&super::ScopeColumn>| match c {
+        Some(c) => column(c.ty, c.has_affinity),
+        None => Affinity::Own,
+    };
     match e {
-        Expr::Column(i) => match scope.columns.get(*i) {
-            Some(c) => column(c.ty, c.has_affinity),
-            None => Affinity::Own,
-        },
+        Expr::Column(i) => of_column(scopes.inner.columns.get(*i)),
+        Expr::Outer { depth, index } => of_column(
+            scopes
+                .outer
+                .iter()
+                .rev()
+                .nth(*depth)
+                .and_then(|s| s.columns.get(*index)),
+        ),
         Expr::Cast { to, .. } => match to {
             CastType::Blob => Affinity::Own,
             other => of_type(Some(other.result_type())),
         },
-        Expr::Outer { .. } | Expr::Identity => Affinity::Own,
+        Expr::Identity => Affinity::Own,
         _ => Affinity::None,
     }
 }
@@ -137,8 +154,8 @@ fn imposed(with: Affinity, other: Affinity) -> Option<Affinity> {
 }
 
 /// The two operands of a comparison, each converted as the other's affinity asks.
-pub(super) fn compare(a: Expr, b: Expr, scope: &Scope) -> (Expr, Expr) {
-    let (fa, fb) = (of(&a, scope), of(&b, scope));
+pub(super) fn compare(a: Expr, b: Expr, scopes: &Scopes<'_>) -> (Expr, Expr) {
+    let (fa, fb) = (of(&a, scopes), of(&b, scopes));
     match (imposed(fa, fb), imposed(fb, fa)) {
         (Some(to), _) => (a, convert(b, to)),
         (None, Some(to)) => (convert(a, to), b),
@@ -148,8 +165,8 @@ pub(super) fn compare(a: Expr, b: Expr, scope: &Scope) -> (Expr, Expr) {
 
 /// A value compared with `needle` (an IN list item, a BETWEEN bound), converted as the
 /// needle's affinity asks.
-pub(super) fn against(needle: Affinity, e: Expr, scope: &Scope) -> Expr {
-    match imposed(needle, of(&e, scope)) {
+pub(super) fn against(needle: Affinity, e: Expr, scopes: &Scopes<'_>) -> Expr {
+    match imposed(needle, of(&e, scopes)) {
         Some(to) => convert(e, to),
         None => e,
     }
@@ -216,7 +233,11 @@ mod tests {
     #[test]
     fn operands_are_converted_toward_the_columns_affinity() {
         // Proves which side is converted, and that constants are converted at bind time.
-        let s = scope();
+        let scope = scope();
+        let s = Scopes {
+            inner: &scope,
+            outer: std::slice::from_ref(&scope),
+        };
         let (a, b) = compare(Expr::Column(0), text("3"), &s);
         assert_eq!((a, b), (Expr::Column(0), Expr::Literal(Value::I64(3))));
         let (a, b) = compare(Expr::Literal(Value::I64(3)), Expr::Column(1), &s);
@@ -249,6 +270,17 @@ mod tests {
         // A subquery's computed column has none: text compared with it stays text.
         let (a, b) = compare(Expr::Column(3), text("3"), &s);
         assert_eq!((a, b), (Expr::Column(3), text("3")));
+        // A column of the enclosing query has its column's affinity.
+        let outer = Expr::Outer { depth: 0, index: 1 };
+        let (a, b) = compare(Expr::Column(0), outer.clone(), &s);
+        assert_eq!(a, Expr::Column(0));
+        assert!(matches!(
+            b,
+            Expr::Call {
+                func: Func::NumericAffinity,
+                ..
+            }
+        ));
         // Two constants: nothing to go by.
         let (a, b) = compare(text("1"), Expr::Literal(Value::I64(1)), &s);
         assert_eq!((a, b), (text("1"), Expr::Literal(Value::I64(1))));

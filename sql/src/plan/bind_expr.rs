@@ -364,7 +364,7 @@ impl Binder<'_> {
                 let l = b(self, left, agg.as_deref_mut())?;
                 let r = b(self, right, agg)?;
                 if matches!(op, BinOp::Cmp(_)) && plain {
-                    let (l, r) = affinity::compare(*l, *r, scope);
+                    let (l, r) = affinity::compare(*l, *r, &self.scopes(scope));
                     Expr::Binary(op, Box::new(l), Box::new(r))
                 } else {
                     Expr::Binary(op, l, r)
@@ -414,7 +414,7 @@ impl Binder<'_> {
                 let plain = agg.is_none();
                 let needle = b(self, expr, agg.as_deref_mut())?;
                 let needle_affinity = if plain {
-                    affinity::of(&needle, scope)
+                    affinity::of(&needle, &self.scopes(scope))
                 } else {
                     Affinity::Own
                 };
@@ -423,7 +423,11 @@ impl Binder<'_> {
                         let mut items = Vec::with_capacity(list.len());
                         for x in list {
                             let item = self.expr(x, scope, agg.as_deref_mut())?;
-                            items.push(affinity::against(needle_affinity, item, scope));
+                            items.push(affinity::against(
+                                needle_affinity,
+                                item,
+                                &self.scopes(scope),
+                            ));
                         }
                         Expr::InList {
                             expr: needle,
@@ -467,9 +471,9 @@ impl Binder<'_> {
                 let mut low = b(self, low, agg.as_deref_mut())?;
                 let mut high = b(self, high, agg)?;
                 if plain {
-                    let needle = affinity::of(&expr, scope);
-                    low = Box::new(affinity::against(needle, *low, scope));
-                    high = Box::new(affinity::against(needle, *high, scope));
+                    let needle = affinity::of(&expr, &self.scopes(scope));
+                    low = Box::new(affinity::against(needle, *low, &self.scopes(scope)));
+                    high = Box::new(affinity::against(needle, *high, &self.scopes(scope)));
                 }
                 Expr::Between {
                     expr,
@@ -759,6 +763,14 @@ impl Binder<'_> {
         self.subqueries
             .push(super::SubqueryPlan { plan, correlated });
         Ok((self.subqueries.len() - 1, columns[0].ty))
+    }
+
+    /// The scopes an operand's columns resolve in, for its affinity.
+    fn scopes<'s>(&'s self, scope: &'s Scope) -> affinity::Scopes<'s> {
+        affinity::Scopes {
+            inner: scope,
+            outer: &self.outer,
+        }
     }
 
     /// `needle IN (subquery)`, both sides read with the affinity their types ask for (see
