@@ -81,6 +81,23 @@ fn parameters_bind_by_position_without_substitution() {
         &Caller::owner(),
     );
     assert_eq!(r.rows, vec![vec![Value::U64(7)], vec![Value::U64(17)]]);
+    // Typed from context: text spelling a number matches a numeric column (a JSON client that
+    // sends ids as strings), through the primary key; text that does not spell one matches
+    // nothing.
+    for (param, want) in [
+        (Value::from("3"), vec![vec![Value::from("item3")]]),
+        (Value::from(" 3 "), vec![vec![Value::from("item3")]]),
+        (Value::from("3x"), vec![]),
+    ] {
+        let r = run(
+            &s,
+            &db,
+            "SELECT name FROM items WHERE id = $1",
+            &[param],
+            &Caller::owner(),
+        );
+        assert_eq!(r.rows, want);
+    }
     assert_eq!(
         code(&s, &db, "SELECT $2", &[Value::I64(1)], &Caller::owner()),
         "invalid_parameter"
