@@ -875,3 +875,26 @@ fn notify_callbacks_on_both_fan_out_threads_may_unsubscribe() {
     }
     assert_eq!(f.subs.stats().subscriptions, 0);
 }
+
+#[test]
+fn two_subscriptions_to_one_query_share_one_update_per_tx() {
+    // Proves: a client subscribed twice to the same query (one maintained group, two
+    // targets) still gets one update per tx, holding both subscriptions.
+    let f = fixture(SubscriptionConfig::default());
+    let sub = f.subs.connect(Caller::user(ALICE), noop());
+    sub.subscribe(1, "SELECT id FROM items", &[], None)
+        .expect("first");
+    sub.subscribe(2, "SELECT id FROM items", &[], None)
+        .expect("second");
+    assert_eq!(f.subs.stats().distinct_queries, 1);
+    let t = put(&f.db, vec![item(1, ALICE, 1, "x")]);
+    wait_processed(&f.subs, t);
+    let Some(SubscriberEvent::Update(u)) = sub.try_recv() else {
+        panic!("expected one update");
+    };
+    assert_eq!(u.tx_id, t);
+    let mut ids: Vec<u64> = u.updates.iter().map(|s| s.id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, vec![1, 2]);
+    assert!(sub.try_recv().is_none(), "exactly one message for the tx");
+}

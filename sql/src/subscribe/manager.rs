@@ -299,6 +299,7 @@ impl Shared {
         }
         let decoded = Decoded::new(&changes);
         let mut changed: Vec<(Arc<[Target]>, Arc<Delta>)> = Vec::new();
+        let mut repeated_subscriber = false;
         let mut ended: Vec<(u64, &'static str, String)> = Vec::new();
         for gid in touched {
             let Some(group) = reg.groups.get_mut(&gid) else {
@@ -330,11 +331,14 @@ impl Shared {
                 continue;
             }
             let (inserts, deletes) = split(&delta);
-            changed.push((group.targets(), Arc::new(Delta { inserts, deletes })));
+            let (targets, repeats) = group.targets();
+            repeated_subscriber |= repeats;
+            changed.push((targets, Arc::new(Delta { inserts, deletes })));
         }
-        // Several queries changed: each subscriber still gets one update for the tx, so its
-        // parts are gathered and merged. (One query: its targets are walked as they are.)
-        let merged = (changed.len() > 1).then(|| {
+        // Several queries changed, or one that a subscriber has subscribed to more than once:
+        // each subscriber still gets one update for the tx, so its parts are gathered and
+        // merged. (Otherwise the one query's targets are walked as they are.)
+        let merged = (changed.len() > 1 || repeated_subscriber).then(|| {
             let mut deliveries: Vec<(SubscriberId, Arc<Queue>, Queued)> = Vec::new();
             for (targets, delta) in &changed {
                 deliveries.extend(targets.iter().filter(|t| tx > t.from).map(|t| {

@@ -38,8 +38,10 @@ pub(crate) struct Group {
     /// (subscriber, subscription id) → where its result started and its subscriber's queue.
     pub(crate) members: BTreeMap<(SubscriberId, u64), Member>,
     /// `members` as a flat list for fan-out, built on first use after they change: a tx that
-    /// changes the query walks it outside the registry's lock without copying it.
-    targets: Option<Arc<[Target]>>,
+    /// changes the query walks it outside the registry's lock without copying it. With it,
+    /// whether some subscriber has several subscriptions here (their parts of a tx must reach
+    /// it as one update).
+    targets: Option<(Arc<[Target]>, bool)>,
 }
 
 /// One subscription as fan-out reads it.
@@ -52,22 +54,25 @@ pub(crate) struct Target {
 }
 
 impl Group {
-    /// The members as fan-out targets (shared until the members change).
-    pub(crate) fn targets(&mut self) -> Arc<[Target]> {
+    /// The members as fan-out targets (shared until the members change), in subscriber order,
+    /// and whether a subscriber appears more than once.
+    pub(crate) fn targets(&mut self) -> (Arc<[Target]>, bool) {
         let members = &self.members;
-        self.targets
-            .get_or_insert_with(|| {
-                members
-                    .iter()
-                    .map(|(&(sid, id), m)| Target {
-                        sid,
-                        id,
-                        from: m.from,
-                        queue: m.queue.clone(),
-                    })
-                    .collect()
-            })
-            .clone()
+        let (targets, repeats) = self.targets.get_or_insert_with(|| {
+            let targets: Arc<[Target]> = members
+                .iter()
+                .map(|(&(sid, id), m)| Target {
+                    sid,
+                    id,
+                    from: m.from,
+                    queue: m.queue.clone(),
+                })
+                .collect();
+            // `members` is ordered by subscriber, so repeats are neighbours.
+            let repeats = targets.windows(2).any(|w| w[0].sid == w[1].sid);
+            (targets, repeats)
+        });
+        (targets.clone(), *repeats)
     }
 }
 
