@@ -146,13 +146,17 @@ impl FanOutHelper {
             inserts: delta.inserts.clone(),
             deletes: delta.deletes.clone(),
         });
-        *self.handoff.slot.lock() = Slot::Job(Job {
+        let mut slot = self.handoff.slot.lock();
+        *slot = Slot::Job(Job {
             tx,
             targets: targets.clone(),
             from: half,
             delta: copy,
         });
+        // Under the lock, so the helper cannot take the job before the flag is up (and then
+        // find it still up, stale, when it next watches).
         self.handoff.posted.store(true, Ordering::Release);
+        drop(slot);
         self.handoff.changed.notify_all();
         let mut full = queue_all(tx, &targets[..half], delta);
         let mut slot = self.handoff.slot.lock();
