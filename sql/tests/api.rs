@@ -582,3 +582,36 @@ fn joins_and_aggregates_agree_with_hand_computed_answers() {
     );
     assert_eq!(n, vec![vec![Value::I64(5 * 6)]]);
 }
+
+#[test]
+fn deeply_nested_queries_run_or_are_refused_without_overflowing() {
+    // Proves nested subqueries in FROM, in expressions and in set operations bind and run at
+    // depth 60 on a test thread's stack (60 derived tables aborted a debug build with a stack
+    // overflow), and past the nesting limit are refused with `limit_exceeded`.
+    let e = engine();
+    let db = shop(&e);
+    let s = sql();
+    let owner = Caller::owner();
+    let shapes = |n: usize| {
+        [
+            format!(
+                "{}SELECT 1 AS a{}",
+                "SELECT a FROM (".repeat(n),
+                ") t".repeat(n)
+            ),
+            format!("SELECT {}1{}", "(SELECT ".repeat(n), ")".repeat(n)),
+            format!(
+                "SELECT 1 WHERE {}1 = 1{}",
+                "EXISTS (SELECT 1 WHERE ".repeat(n),
+                ")".repeat(n)
+            ),
+            format!("{}SELECT 1{}", "SELECT 1 UNION (".repeat(n), ")".repeat(n)),
+        ]
+    };
+    for q in shapes(60) {
+        assert_eq!(rows(&s, &db, &q), vec![vec![Value::I64(1)]], "{q}");
+    }
+    for q in shapes(200) {
+        assert_eq!(code(&s, &db, &q, &[], &owner), "limit_exceeded", "{q}");
+    }
+}

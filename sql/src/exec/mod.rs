@@ -260,7 +260,9 @@ pub(crate) fn execute_at_most(
     }
 }
 
-/// Runs `plan` and returns its rows.
+/// Runs `plan` and returns its rows (recursing through the plan's depth: the stack grows on
+/// demand).
+#[recursive::recursive]
 pub(crate) fn execute(plan: &Plan, ctx: &ExecCtx<'_>) -> Result<Vec<Row>> {
     match plan {
         Plan::Unit => Ok(vec![Vec::new()]),

@@ -13,6 +13,7 @@ use crate::plan::Plan;
 
 /// Calls `f` with each row of `plan` until it returns false. Scans, filters, projections and
 /// the output of joins stream; any other operator runs in full first.
+#[recursive::recursive]
 pub(super) fn each_row(
     plan: &Plan,
     ctx: &ExecCtx<'_>,

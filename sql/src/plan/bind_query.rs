@@ -122,7 +122,9 @@ impl<'a> Binder<'a> {
             .ok_or_else(|| SqlError::unsupported("tables and subqueries in this expression"))
     }
 
-    /// Binds a whole query: body, ORDER BY, LIMIT/OFFSET.
+    /// Binds a whole query: body, ORDER BY, LIMIT/OFFSET. Nested queries (in FROM, in
+    /// expressions, in set operations) recurse through here: the stack grows on demand.
+    #[recursive::recursive]
     pub(super) fn query(&mut self, q: &ast::Query) -> Result<(Plan, Vec<ResultColumn>)> {
         if q.with.is_some() {
             return Err(SqlError::unsupported("WITH (common table expressions)"));
