@@ -243,10 +243,14 @@ pub(crate) fn execute_at_most(
     };
     match plan {
         Plan::Scan(scan) => scan::scan(scan, ctx, Some(max)),
+        // LIMIT 0: no rows, but a scan below still checks what it would (visibility, the
+        // lookup keys' parameters), as the full query would.
+        Plan::Filter { input, .. } | Plan::Project { input, .. } if max == 0 => {
+            execute_at_most(input, ctx, Some(0))?;
+            Ok(Vec::new())
+        }
+        Plan::Join { .. } if max == 0 => Ok(Vec::new()),
         Plan::Filter { .. } | Plan::Project { .. } | Plan::Join { .. } => {
-            if max == 0 {
-                return Ok(Vec::new());
-            }
             stream::collect_at_most(plan, ctx, max)
         }
         Plan::Truncate { input, width } => {
