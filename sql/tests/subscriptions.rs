@@ -78,6 +78,14 @@ fn item(id: u64, owner: Identity, qty: i64, cat: &str) -> Vec<Value> {
     ]
 }
 
+fn cat(name: &str, title: &str, rank: i64) -> Vec<Value> {
+    vec![
+        Value::String(name.into()),
+        Value::String(title.into()),
+        Value::I64(rank),
+    ]
+}
+
 fn put(db: &Database, rows: Vec<Vec<Value>>) -> u64 {
     let (_, info) = db
         .write(|tx| {
@@ -186,14 +194,7 @@ fn one_update_per_tx_covers_every_subscription_of_a_subscriber() {
     let (_, info) =
         f.db.write(|tx| {
             tx.insert("items", item(1, ALICE, 1, "x"))?;
-            tx.insert(
-                "cats",
-                vec![
-                    Value::String("x".into()),
-                    Value::String("X".into()),
-                    Value::I64(1),
-                ],
-            )
+            tx.insert("cats", cat("x", "X", 1))
         })
         .expect("write");
     let t = info.tx_id.expect("tx");
@@ -238,17 +239,8 @@ fn identical_subscriptions_are_maintained_once() {
         .expect("other params");
     assert_eq!(f.subs.stats().distinct_queries, 2);
     let (_, info) =
-        f.db.write(|tx| {
-            tx.insert(
-                "cats",
-                vec![
-                    Value::String("c".into()),
-                    Value::String("C".into()),
-                    Value::I64(5),
-                ],
-            )
-        })
-        .expect("write");
+        f.db.write(|tx| tx.insert("cats", cat("c", "C", 5)))
+            .expect("write");
     wait_processed(&f.subs, info.tx_id.expect("tx"));
     for c in &clients {
         assert!(matches!(c.try_recv(), Some(SubscriberEvent::Update(_))));
@@ -273,17 +265,8 @@ fn a_large_shared_fan_out_reaches_everyone_once_per_tx_in_order() {
     let mut txs = Vec::new();
     for rank in 0..3 {
         let (_, info) =
-            f.db.write(|tx| {
-                tx.insert(
-                    "cats",
-                    vec![
-                        Value::String(format!("c{rank}")),
-                        Value::String("C".into()),
-                        Value::I64(rank),
-                    ],
-                )
-            })
-            .expect("write");
+            f.db.write(|tx| tx.insert("cats", cat(&format!("c{rank}"), "C", rank)))
+                .expect("write");
         txs.push(info.tx_id.expect("tx"));
     }
     let late = f.subs.connect(Caller::user(BOB), noop());
@@ -665,15 +648,7 @@ fn joins_with_and_without_an_index_follow_both_sides() {
     };
     txs.push(w(&f, "notes", note(10, 1, "hello")));
     txs.push(w(&f, "notes", note(11, 2, "hidden by bob's policy")));
-    txs.push(w(
-        &f,
-        "cats",
-        vec![
-            Value::String("a".into()),
-            Value::String("A".into()),
-            Value::I64(1),
-        ],
-    ));
+    txs.push(w(&f, "cats", cat("a", "A", 1)));
     txs.push(put(&f.db, vec![item(2, ALICE, 1, "a")])); // note 11 becomes visible
     txs.push(w(&f, "notes", note(10, 2, "moved")));
     txs.push(delete(&f.db, "items", Value::U64(2)));
@@ -852,17 +827,8 @@ fn notify_callbacks_on_both_fan_out_threads_may_unsubscribe() {
             slot
         })
         .collect();
-    f.db.write(|tx| {
-        tx.insert(
-            "cats",
-            vec![
-                Value::String("c".into()),
-                Value::String("C".into()),
-                Value::I64(1),
-            ],
-        )
-    })
-    .expect("write");
+    f.db.write(|tx| tx.insert("cats", cat("c", "C", 1)))
+        .expect("write");
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while fired.load(Ordering::SeqCst) < clients.len() {
         assert!(

@@ -122,6 +122,25 @@ fn bounds(e: &Expr, col: usize) -> (Bound, Bound) {
     }
 }
 
+/// A scan's access path and filters for the conjuncts pushed to it: the path [`choose`]
+/// picks, every conjunct (checked after a scan or an inexact lookup), and those an exact
+/// lookup does not already enforce.
+pub(crate) fn with_filters(
+    schema: &TableSchema,
+    pushed: Vec<Expr>,
+) -> (Access, Option<Expr>, Option<Expr>) {
+    let (access, enforced) = choose(schema, &pushed);
+    let lookup_filter = Expr::conjunction(
+        pushed
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !enforced.contains(i))
+            .map(|(_, c)| c.clone())
+            .collect(),
+    );
+    (access, Expr::conjunction(pushed), lookup_filter)
+}
+
 /// Chooses the access path for a table given the conjuncts pushed to its scan (bound over the
 /// table's own columns). Also returns the conjuncts a lookup's keys enforce exactly (a lookup
 /// whose keys all convert exactly need not re-check them).

@@ -386,24 +386,17 @@ impl Binder<'_> {
                 used,
             } => {
                 let policy = self.catalog()?.policy(&schema)?;
-                let (access, enforced) = access::choose(&schema, &unit.pushed);
+                let filtered = !unit.pushed.is_empty();
+                let (access, filter, lookup_filter) = access::with_filters(&schema, unit.pushed);
                 let mut rank = access.rank(&schema);
-                if rank == 4 && !unit.pushed.is_empty() {
+                if rank == 4 && filtered {
                     rank = 3;
                 }
-                let lookup_filter = Expr::conjunction(
-                    unit.pushed
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| !enforced.contains(i))
-                        .map(|(_, c)| c.clone())
-                        .collect(),
-                );
                 let plan = Plan::Scan(Scan {
                     schema,
                     label,
                     access,
-                    filter: Expr::conjunction(unit.pushed),
+                    filter,
                     lookup_filter,
                     policy,
                     used,

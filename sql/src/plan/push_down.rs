@@ -151,18 +151,10 @@ fn rescan(scan: Scan, conjunct: Expr) -> Scan {
         filter.into_conjuncts(&mut pushed);
     }
     pushed.push(conjunct);
-    let (access, enforced) = access::choose(&scan.schema, &pushed);
-    let lookup_filter = Expr::conjunction(
-        pushed
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !enforced.contains(i))
-            .map(|(_, c)| c.clone())
-            .collect(),
-    );
+    let (access, filter, lookup_filter) = access::with_filters(&scan.schema, pushed);
     Scan {
         access,
-        filter: Expr::conjunction(pushed),
+        filter,
         lookup_filter,
         ..scan
     }

@@ -16,7 +16,7 @@ use parking_lot::{Condvar, Mutex};
 
 use cosmictron_engine::TxId;
 
-use super::queue::{Delta, Pushed, Queued};
+use super::queue::{Delta, Queued};
 use super::registry::{SubscriberId, Target};
 
 /// How many targets ahead of the one being queued the fan-out asks the CPU to load what the
@@ -50,10 +50,8 @@ pub(super) fn queue_all(tx: TxId, targets: &[Target], delta: &Arc<Delta>) -> Vec
             tx_id: tx,
             part: (t.id, delta.clone()),
         };
-        match t.queue.push(event, false) {
-            Pushed::Queued(true) => t.queue.notify(),
-            Pushed::Queued(false) => {}
-            Pushed::Full => full.push(t.sid),
+        if !t.queue.deliver(event) {
+            full.push(t.sid);
         }
     }
     full

@@ -15,7 +15,7 @@ use super::analyze::analyze;
 use super::config::SubscriptionConfig;
 use super::fan_out::{FanOutHelper, queue_all};
 use super::from_delta::Decoded;
-use super::queue::{Delta, Notify, Pushed, Queue, Queued};
+use super::queue::{Delta, Notify, Queue, Queued};
 use super::registry::{GroupKey, Registry, SubscriberEntry, SubscriberId, Target};
 use super::rows::{Multiset, SubEnv, split};
 use super::subscriber::Subscriber;
@@ -410,23 +410,22 @@ impl Shared {
             }
         };
         for sid in full {
-            if let Some(q) = self.registry.lock().lag(sid, tx - 1) {
-                q.notify();
-            }
+            self.lag(tx, sid);
         }
     }
 
     /// Queues `event` for one subscriber; a full queue drops the subscriber as lagging.
     fn deliver(&self, tx: TxId, sid: SubscriberId, queue: &Queue, event: Queued) {
-        match queue.push(event, false) {
-            Pushed::Queued(true) => queue.notify(),
-            Pushed::Queued(false) => {}
-            Pushed::Full => {
-                let lagged = self.registry.lock().lag(sid, tx - 1);
-                if let Some(q) = lagged {
-                    q.notify();
-                }
-            }
+        if !queue.deliver(event) {
+            self.lag(tx, sid);
+        }
+    }
+
+    /// Drops a subscriber whose queue was full for tx `tx` as lagging, and tells it so.
+    fn lag(&self, tx: TxId, sid: SubscriberId) {
+        let lagged = self.registry.lock().lag(sid, tx - 1);
+        if let Some(q) = lagged {
+            q.notify();
         }
     }
 

@@ -114,6 +114,19 @@ impl Queue {
         Pushed::Queued(was_empty)
     }
 
+    /// Queues an update and notifies the subscriber if its queue was empty; false when the
+    /// queue is full (nothing queued: the subscriber lags).
+    pub(crate) fn deliver(&self, event: Queued) -> bool {
+        match self.push(event, false) {
+            Pushed::Queued(true) => {
+                self.notify();
+                true
+            }
+            Pushed::Queued(false) => true,
+            Pushed::Full => false,
+        }
+    }
+
     /// Asks the CPU to start loading this queue's fields into the cache.
     #[inline]
     pub(crate) fn prefetch(&self) {
