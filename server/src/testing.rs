@@ -67,6 +67,7 @@ fn build_error(message: String) -> Error {
 /// Builds the module crate at `manifest_dir` for wasm32 (release) into `target` and returns
 /// its `.wasm`.
 pub fn build_module(manifest_dir: &Path, target: &Path) -> Result<Vec<u8>> {
+    cosmictron_wasm_host::ensure_wasm_target(manifest_dir).map_err(build_error)?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = Command::new(cargo)
         .current_dir(manifest_dir)

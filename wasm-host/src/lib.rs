@@ -43,6 +43,7 @@
 //! - `validate.rs`   import/export checks at load
 //! - `def.rs`        [`ModuleDef`]: the module's tables and reducers, and their checks
 //! - `config.rs`     [`HostConfig`] limits
+//! - `toolchain.rs`  [`ensure_wasm_target`]: the wasm32 target, for tools that build modules
 //! - `error.rs`      [`HostError`] with stable codes
 
 mod abi;
@@ -60,6 +61,7 @@ mod route;
 mod schedule;
 mod slots;
 mod state;
+mod toolchain;
 mod upgrade;
 mod validate;
 mod view;
@@ -74,4 +76,5 @@ pub use route::{MatchedRoute, PendingRoute, RouteMatch, RouteOutcome};
 pub use schedule::{
     SCHEDULES_TABLE, Schedule, ScheduledRun, ensure_schedules_table, schedules_table_def,
 };
+pub use toolchain::{WASM_TARGET, ensure_wasm_target};
 pub use upgrade::{UpgradePlan, plan_upgrade};

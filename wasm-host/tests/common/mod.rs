@@ -21,6 +21,9 @@ pub(crate) fn module_bytes(name: &str) -> Vec<u8> {
     let root = workspace_root();
     let dir = root.join("wasm-host/tests/modules").join(name);
     let target = root.join("target/wasm-modules");
+    if let Err(e) = cosmictron_wasm_host::ensure_wasm_target(&dir) {
+        panic!("building test module `{name}`: {e}");
+    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(&dir)

@@ -2,9 +2,8 @@
 //! embedding facade, so reducer calls are measured the way an embedder makes them.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use cosmictron::{Cosmictron, CosmictronConfig};
 use cosmictron_engine::Durability;
 use cosmictron_types::Identity;
@@ -27,32 +26,8 @@ fn workspace_root() -> PathBuf {
 pub(crate) fn module_bytes() -> anyhow::Result<Vec<u8>> {
     let root = workspace_root();
     let dir = root.join("benches/modules").join(MODULE);
-    let target = root.join("target/wasm-modules");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(&dir)
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "--target",
-            "wasm32-unknown-unknown",
-        ])
-        .arg("--target-dir")
-        .arg(&target)
-        // Flags meant for this binary's build are not the module's.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET")
-        .status()
-        .context("run cargo to build the bench module")?;
-    if !status.success() {
-        bail!("building the bench module in {} failed", dir.display());
-    }
-    let path = target
-        .join("wasm32-unknown-unknown/release")
-        .join(format!("{MODULE}.wasm"));
-    std::fs::read(&path).with_context(|| format!("read {}", path.display()))
+    cosmictron::testing::build_module(&dir, &root.join("target/wasm-modules"))
+        .with_context(|| format!("building the bench module in {}", dir.display()))
 }
 
 /// Opens an embedded Cosmictron in `dir` (default configuration but for `durability`) with
