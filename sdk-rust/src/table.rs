@@ -3,7 +3,7 @@
 
 use std::marker::PhantomData;
 
-use cosmictron_types::{ColumnDef, TableDef, Value, decode_row, encode_row};
+use cosmictron_types::{ColumnDef, TableDef, Value, decode_row, encode_row, encode_row_into};
 
 use crate::column::Column;
 use crate::error::Error;
@@ -20,6 +20,13 @@ pub trait Table: Sized {
     fn table_def() -> TableDef;
     /// The field values in column order.
     fn to_values(&self) -> Vec<Value>;
+    /// Appends the row in the engine's row encoding. `#[table]` writes the fields one by one
+    /// (each [`Column::encode_into`](crate::Column::encode_into)); this default goes through
+    /// [`to_values`](Table::to_values), checking each value against its column.
+    fn encode_row_into(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        encode_row_into(Self::columns(), &self.to_values(), out)
+            .map_err(|e| codec_error(Self::NAME, &e))
+    }
     fn from_values(values: Vec<Value>) -> Result<Self, Error>;
     /// The column definitions, built once per table.
     fn columns() -> &'static [ColumnDef];
@@ -66,6 +73,9 @@ impl<T> Default for TableHandle<T> {
     }
 }
 
+/// The first allocation for an encoded row: most rows fit, so most need no regrowth.
+const ROW_CAPACITY: usize = 128;
+
 fn codec_error(table: &str, e: &cosmictron_types::TypeError) -> Error {
     Error::new("type_mismatch", format!("table `{table}`: {e}"))
 }
@@ -76,7 +86,9 @@ impl<T: Table> TableHandle<T> {
     }
 
     fn encode(row: &T) -> Result<Vec<u8>, Error> {
-        encode_row(T::columns(), &row.to_values()).map_err(|e| codec_error(T::NAME, &e))
+        let mut out = Vec::with_capacity(ROW_CAPACITY);
+        row.encode_row_into(&mut out)?;
+        Ok(out)
     }
 
     fn decode(bytes: &[u8]) -> Result<T, Error> {

@@ -228,3 +228,36 @@ fn view_rows_describe_their_columns_and_values() {
     );
     assert_eq!(AgentMessage::view_columns(), AgentMessage::columns());
 }
+
+#[test]
+fn table_rows_encode_field_by_field_as_the_engine_encodes_their_values() {
+    // Proves the generated `encode_row_into` writes what the engine's codec makes of
+    // `to_values`, nullable columns (their null tag) included.
+    let rows = [
+        AgentMessage {
+            id: 7,
+            session_id: "s".repeat(200),
+            slug: String::new(),
+            owner: Identity([3; 32]),
+            content: None,
+            created_at: Timestamp(-5),
+            priority: i64::MIN,
+        },
+        AgentMessage {
+            id: u64::MAX,
+            session_id: "é".into(),
+            slug: "slug".into(),
+            owner: Identity([0; 32]),
+            content: Some("hello".into()),
+            created_at: Timestamp(1_700_000_000_000_000),
+            priority: 3,
+        },
+    ];
+    for row in rows {
+        let mut fields = Vec::new();
+        row.encode_row_into(&mut fields).expect("encode");
+        let values = cosmictron_types::encode_row(AgentMessage::columns(), &row.to_values())
+            .expect("encode values");
+        assert_eq!(fields, values, "{row:?}");
+    }
+}

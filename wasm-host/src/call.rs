@@ -13,7 +13,7 @@ use crate::call_tx::CallTx;
 use crate::config::HostConfig;
 use crate::error::{HostError, ModuleError, Result};
 use crate::memory::AbiViolation;
-use crate::module::LoadedModule;
+use crate::module::{Instance, LoadedModule};
 use crate::state::{HostState, MemoryLimitHit};
 
 /// What a committed reducer call produced.
@@ -120,9 +120,6 @@ pub(crate) fn failed_call(status: u32, result: &[u8]) -> HostError {
 const ARGS_JSON: u8 = 0;
 const ARGS_MESSAGEPACK: u8 = 1;
 
-/// Bytes of the call header before the arguments (see `docs/module-abi.md`).
-pub(crate) const CALL_HEADER_BYTES: usize = 81;
-
 pub(crate) fn now() -> Timestamp {
     let micros = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -159,30 +156,41 @@ fn module_error(bytes: &[u8]) -> Result<ModuleError> {
     })
 }
 
-/// The call input: the header, then the arguments.
+/// What a guest call is given: who acts, the call's time and the arguments.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CallInput<'a> {
+    pub(crate) authority: Authority,
+    pub(crate) timestamp: Timestamp,
+    pub(crate) args: Args<'a>,
+}
+
+/// Buffers larger than this are not kept for the instance's next call (an idle instance would
+/// otherwise hold on to the largest answer it ever carried).
+const KEPT_BUFFER_BYTES_MAX: usize = 64 * 1024;
+
+/// Writes the call input into `out` (emptied first): the header, then the arguments.
 pub(crate) fn call_input(
     module_identity: Identity,
-    authority: Authority,
-    timestamp: Timestamp,
-    args: Args<'_>,
-) -> Result<Vec<u8>> {
-    let (sender, connection) = match authority {
+    call: CallInput<'_>,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let (sender, connection) = match call.authority {
         Authority::Client(c) => (c.sender, c.connection_id),
         Authority::Module => (module_identity, None),
     };
-    let (format, args_len) = match args {
-        Args::Json(v) => (ARGS_JSON, if v.is_null() { 2 } else { 64 }),
-        Args::MessagePack(b) => (ARGS_MESSAGEPACK, b.len()),
+    let format = match call.args {
+        Args::Json(_) => ARGS_JSON,
+        Args::MessagePack(_) => ARGS_MESSAGEPACK,
     };
-    let mut input = Vec::with_capacity(CALL_HEADER_BYTES + args_len);
-    input.extend_from_slice(&sender.0);
-    input.extend_from_slice(&module_identity.0);
-    input.extend_from_slice(&timestamp.0.to_le_bytes());
-    input.extend_from_slice(&ConnectionId::to_abi(connection).to_le_bytes());
-    input.push(format);
-    match args {
-        Args::Json(serde_json::Value::Null) => input.extend_from_slice(b"{}"),
-        Args::Json(v @ serde_json::Value::Object(_)) => serde_json::to_writer(&mut input, v)
+    out.clear();
+    out.extend_from_slice(&sender.0);
+    out.extend_from_slice(&module_identity.0);
+    out.extend_from_slice(&call.timestamp.0.to_le_bytes());
+    out.extend_from_slice(&ConnectionId::to_abi(connection).to_le_bytes());
+    out.push(format);
+    match call.args {
+        Args::Json(serde_json::Value::Null) => out.extend_from_slice(b"{}"),
+        Args::Json(v @ serde_json::Value::Object(_)) => serde_json::to_writer(&mut *out, v)
             .map_err(|e| HostError::InvalidArguments(e.to_string()))?,
         Args::Json(_) => {
             return Err(HostError::InvalidArguments(
@@ -195,10 +203,10 @@ pub(crate) fn call_input(
                     "arguments are a MessagePack map of named values".into(),
                 ));
             }
-            input.extend_from_slice(bytes);
+            out.extend_from_slice(bytes);
         }
     }
-    Ok(input)
+    Ok(())
 }
 
 /// A MessagePack map's first byte: fixmap, map16 or map32.
@@ -321,8 +329,12 @@ impl LoadedModule {
             .def()
             .reducer(reducer)
             .ok_or_else(|| HostError::NoSuchReducer(reducer.to_owned()))?;
-        let input = call_input(self.identity(), authority, timestamp, args)?;
-        let (tx, status, result) = self.guest_call(CallTx::Write(tx), id, input, authority)?;
+        let input = CallInput {
+            authority,
+            timestamp,
+            args,
+        };
+        let (tx, status, result) = self.guest_call(CallTx::Write(tx), id, input)?;
         let CallTx::Write(tx) = tx else {
             return Err(HostError::Runtime(
                 "the reducer's transaction was lost".into(),
@@ -349,43 +361,53 @@ impl LoadedModule {
         &self,
         tx: CallTx,
         id: u32,
-        input: Vec<u8>,
-        authority: Authority,
+        input: CallInput<'_>,
     ) -> Result<(CallTx, u32, Vec<u8>)> {
         let taken = self.idle.lock().pop();
         let mut instance = match taken {
             Some(instance) => instance,
             None => self.instantiate()?,
         };
-        instance.arm(&self.config);
         let state = instance.store.data_mut();
-        state.buffer = input;
+        // Written into the instance's own buffer: its allocation serves call after call.
+        if let Err(e) = call_input(self.identity(), input, &mut state.buffer) {
+            self.keep_idle(instance);
+            return Err(e);
+        }
         // A shared name: no allocation per call.
         state.reducer = self.reducer_names.get(id as usize).cloned();
-        state.policy_identity = match authority {
+        state.policy_identity = match input.authority {
             Authority::Client(c) => Some(c.sender),
             Authority::Module => None,
         };
         state.tx = Some(tx);
+        instance.arm(&self.config);
         let status = instance.call.call(&mut instance.store, id);
         let state = instance.store.data_mut();
         // Host functions only borrow the transaction, so it is still there.
         let tx = state.tx.take();
         state.reducer = None;
-        state.buffer = Vec::new();
+        if state.buffer.capacity() > KEPT_BUFFER_BYTES_MAX {
+            state.buffer = Vec::new();
+        } else {
+            state.buffer.clear();
+        }
         let result = state.result.take().unwrap_or_default();
         let status = match status {
             Ok(status) => status,
             // The instance is dropped here: a trapped instance is never reused.
             Err(e) => return Err(trap_error(e, instance.store.data(), &self.config)),
         };
-        {
-            let mut idle = self.idle.lock();
-            if idle.len() < IDLE_INSTANCES_MAX {
-                idle.push(instance);
-            }
-        }
+        self.keep_idle(instance);
         let tx = tx.ok_or_else(|| HostError::Runtime("the call's transaction was lost".into()))?;
         Ok((tx, status, result))
+    }
+
+    /// Puts a healthy instance back in the idle pool, unless the pool is full.
+    fn keep_idle(&self, instance: Box<Instance>) {
+        let mut idle = self.idle.lock();
+        if idle.len() < IDLE_INSTANCES_MAX {
+            idle.push(instance);
+        }
     }
 }

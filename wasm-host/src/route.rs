@@ -11,7 +11,7 @@ use cosmictron_types::{
     PathPattern, ROUTE_METHODS, RouteRequest, RouteResponse, RouteSpec, split_path,
 };
 
-use crate::call::{Args, Authority, CALL_OK, CallContext, failed_call, now};
+use crate::call::{Args, Authority, CALL_OK, CallContext, CallInput, failed_call, now};
 use crate::call_tx::CallTx;
 use crate::def::ModuleDef;
 use crate::error::{HostError, Result};
@@ -183,8 +183,6 @@ impl LoadedModule {
         };
         let args = rmp_serde::to_vec_named(&request)
             .map_err(|e| HostError::InvalidArguments(format!("the request: {e}")))?;
-        let input =
-            crate::call::call_input(self.identity(), authority, now(), Args::MessagePack(&args))?;
         // Readers wait for a slot (one per CPU) before taking their snapshot; the writer is
         // the database's own lock.
         let _slot = route.spec.read_only.then(|| self.reader_slots.take());
@@ -193,7 +191,12 @@ impl LoadedModule {
         } else {
             CallTx::Write(db.begin_write_owned()?)
         };
-        let (tx, status, result) = self.guest_call(tx, route.id, input, authority)?;
+        let input = CallInput {
+            authority,
+            timestamp: now(),
+            args: Args::MessagePack(&args),
+        };
+        let (tx, status, result) = self.guest_call(tx, route.id, input)?;
         if status != CALL_OK && status != CALL_ROLLBACK_RESPONSE {
             return Err(failed_call(status, &result));
         }

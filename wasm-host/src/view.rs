@@ -5,7 +5,7 @@
 use cosmictron_engine::Snapshot;
 use cosmictron_types::{Identity, Value, ViewSpec, decode_view_rows};
 
-use crate::call::{Args, Authority, CALL_OK, CallContext, call_input, failed_call, now};
+use crate::call::{Args, Authority, CALL_OK, CallContext, CallInput, failed_call, now};
 use crate::call_tx::CallTx;
 use crate::error::{HostError, Result};
 use crate::module::LoadedModule;
@@ -45,9 +45,13 @@ impl LoadedModule {
         };
         let authority = Authority::Client(CallContext::new(caller));
         let no_args = serde_json::Value::Null;
-        let input = call_input(self.identity(), authority, now(), Args::Json(&no_args))?;
+        let input = CallInput {
+            authority,
+            timestamp: now(),
+            args: Args::Json(&no_args),
+        };
         let _slot = self.reader_slots.take();
-        let (_, status, result) = self.guest_call(CallTx::Read(snapshot), id, input, authority)?;
+        let (_, status, result) = self.guest_call(CallTx::Read(snapshot), id, input)?;
         if status != CALL_OK {
             return Err(failed_call(status, &result));
         }

@@ -385,6 +385,15 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream
                 ::std::vec![#(<#tys as ::cosmictron_sdk::Column>::to_value(&self.#idents)),*]
             }
 
+            // The columns are the fields' own types, so every field encodes as its column.
+            fn encode_row_into(
+                &self,
+                out: &mut ::std::vec::Vec<u8>,
+            ) -> ::std::result::Result<(), ::cosmictron_sdk::Error> {
+                #(<#tys as ::cosmictron_sdk::Column>::encode_into(&self.#idents, out);)*
+                ::std::result::Result::Ok(())
+            }
+
             fn from_values(
                 values: ::std::vec::Vec<::cosmictron_sdk::Value>,
             ) -> ::std::result::Result<Self, ::cosmictron_sdk::Error> {
