@@ -6,10 +6,13 @@
 //! A's writers (just woken) land in batch C. With 16 writers that is ~8 records per fsync. The
 //! leader instead waits until as many records are buffered as the recent largest batch, or
 //! until a fraction of the typical fsync time has passed, whichever comes first. A lone writer
-//! (largest recent batch of 1) never waits.
+//! (largest recent batch of 1) never waits. The leader sleeps while it waits, and the committer
+//! whose append completes the batch wakes it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
 
 /// Longest a leader waits for company, whatever the fsync time.
 const GATHER_MAX: Duration = Duration::from_micros(500);
@@ -21,6 +24,12 @@ pub(crate) struct Gatherer {
     batch_hint: AtomicU64,
     /// Moving average of write+fsync time, in nanoseconds.
     fsync_ns: AtomicU64,
+    /// The pending count a waiting leader waits for; 0 when no leader waits.
+    awaited: AtomicU64,
+    /// The leader sleeps here (rather than spinning: on a machine with few cores a spinning
+    /// leader took CPU from the very committers it waited for).
+    lock: Mutex<()>,
+    arrived: Condvar,
 }
 
 impl Gatherer {
@@ -33,9 +42,26 @@ impl Gatherer {
         let window =
             Duration::from_nanos(self.fsync_ns.load(Ordering::Relaxed) / 2).min(GATHER_MAX);
         let deadline = Instant::now() + window;
-        while pending() < hint && Instant::now() < deadline {
-            // Let the committers that are about to append run (they may share this core).
-            std::thread::yield_now();
+        let mut guard = self.lock.lock();
+        // Published before `pending` is read again: a committer that appends after that read
+        // sees it and wakes this leader (see `appended`).
+        self.awaited.store(hint, Ordering::SeqCst);
+        while pending() < hint {
+            if self.arrived.wait_until(&mut guard, deadline).timed_out() {
+                break;
+            }
+        }
+        self.awaited.store(0, Ordering::SeqCst);
+    }
+
+    /// Called by a committer after appending: wakes a waiting leader once `pending` records
+    /// are buffered, if that is what it waits for. Costs one atomic load when none waits.
+    pub(crate) fn appended(&self, pending: impl FnOnce() -> u64) {
+        let awaited = self.awaited.load(Ordering::SeqCst);
+        if awaited != 0 && pending() >= awaited {
+            // Taking the lock orders this after the leader's check-then-sleep.
+            let _guard = self.lock.lock();
+            self.arrived.notify_one();
         }
     }
 

@@ -132,6 +132,9 @@ impl Wal {
             .counters
             .records_appended
             .fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .gather
+            .appended(|| seq.saturating_sub(self.shared.commit.durable_seq()));
         Ok(())
     }
 

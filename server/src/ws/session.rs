@@ -61,20 +61,85 @@ fn rows_json(rows: &[Vec<Value>]) -> Vec<Json> {
         .collect()
 }
 
-fn update_json(module: &str, update: &TxUpdate) -> Json {
-    let updates: Vec<Json> = update
-        .updates
-        .iter()
-        .map(|u| json!({"id": u.id, "inserts": rows_json(&u.inserts), "deletes": rows_json(&u.deletes)}))
-        .collect();
-    json!({"type": "update", "module": module, "tx_id": update.tx_id, "updates": updates})
+/// A value in the JSON form of `value_to_json`, serialized without building a tree first:
+/// a string is written straight from the row instead of being copied into a JSON string.
+struct ValueOut<'a>(&'a Value);
+
+impl serde::Serialize for ValueOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::String(text) => s.serialize_str(text),
+            // Numbers, nulls and booleans make no allocation; bytes and identities are hex
+            // strings built by `value_to_json` itself, so there is one definition of the form.
+            other => value_to_json(other).serialize(s),
+        }
+    }
 }
 
-/// A message to send: a JSON tree, or a call's answer kept as the module's JSON text (so a
-/// JSON connection writes it without building a tree of it first).
+/// Rows as arrays of values.
+struct RowsOut<'a>(&'a [Vec<Value>]);
+
+impl serde::Serialize for RowsOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|row| RowOut(row)))
+    }
+}
+
+struct RowOut<'a>(&'a [Value]);
+
+impl serde::Serialize for RowOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(ValueOut))
+    }
+}
+
+/// `{"type":"update","module":…,"tx_id":…,"updates":[{"id":…,"inserts":[…],"deletes":[…]}]}`,
+/// serialized straight from the subscriber's update (an update goes to every subscriber of a
+/// query, so it is the message a commit costs most of).
+#[derive(serde::Serialize)]
+struct UpdateMessage<'a> {
+    r#type: &'static str,
+    module: &'a str,
+    tx_id: u64,
+    updates: Vec<UpdatePart<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct UpdatePart<'a> {
+    id: u64,
+    inserts: RowsOut<'a>,
+    deletes: RowsOut<'a>,
+}
+
+impl<'a> UpdateMessage<'a> {
+    fn of(module: &'a str, update: &'a TxUpdate) -> UpdateMessage<'a> {
+        UpdateMessage {
+            r#type: "update",
+            module,
+            tx_id: update.tx_id,
+            updates: update
+                .updates
+                .iter()
+                .map(|u| UpdatePart {
+                    id: u.id,
+                    inserts: RowsOut(&u.inserts),
+                    deletes: RowsOut(&u.deletes),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn update_json(module: &str, update: &TxUpdate) -> Json {
+    serde_json::to_value(UpdateMessage::of(module, update)).unwrap_or(Json::Null)
+}
+
+/// A message to send: a JSON tree, a call's answer kept as the module's JSON text (so a JSON
+/// connection writes it without building a tree of it first), or a subscription update.
 enum Outgoing {
     Json(Json),
     Answer { id: u64, out: RawCallResult },
+    Update { module: String, update: TxUpdate },
 }
 
 impl From<Json> for Outgoing {
@@ -98,6 +163,15 @@ fn encode(encoding: Encoding, message: &Outgoing) -> Option<Message> {
     let tree;
     let message = match (message, encoding) {
         (Outgoing::Json(m), _) => m,
+        (Outgoing::Update { module, update }, Encoding::Json) => {
+            let text = serde_json::to_string(&UpdateMessage::of(module, update)).ok()?;
+            return Some(Message::Text(Utf8Bytes::from(text)));
+        }
+        (Outgoing::Update { module, update }, Encoding::MessagePack) => {
+            return rmp_serde::to_vec_named(&UpdateMessage::of(module, update))
+                .ok()
+                .map(|b| Message::Binary(b.into()));
+        }
         (Outgoing::Answer { id, out }, Encoding::Json) => {
             let text = serde_json::to_string(&ResultMessage {
                 r#type: "result",
@@ -201,7 +275,7 @@ impl Connection {
                 Some(result) = results.recv() => outgoing.push(result),
                 () = notify.notified() => {
                     let (updates, lagging) = self.drain_updates();
-                    outgoing.extend(updates.into_iter().map(Outgoing::from));
+                    outgoing.extend(updates);
                     if lagging {
                         close = Some((POLICY, "subscriber_lagging"));
                     }
@@ -416,14 +490,17 @@ impl Connection {
 
     /// Everything the subscribers have queued, as `update` messages (one per module and tx);
     /// `true` when a subscriber lagged and the connection must be closed.
-    fn drain_updates(&mut self) -> (Vec<Json>, bool) {
+    fn drain_updates(&mut self) -> (Vec<Outgoing>, bool) {
         let mut out = Vec::new();
         let mut lagging = false;
         let mut ended = Vec::new();
         for (module, subscriber) in &self.subscribers {
             while let Some(event) = subscriber.try_recv() {
                 match event {
-                    SubscriberEvent::Update(update) => out.push(update_json(module, &update)),
+                    SubscriberEvent::Update(update) => out.push(Outgoing::Update {
+                        module: module.clone(),
+                        update,
+                    }),
                     SubscriberEvent::Ended {
                         id,
                         after_tx,
@@ -434,14 +511,14 @@ impl Connection {
                         let mut m = error_json(Some(json!(id)), code, &message);
                         m["module"] = json!(module);
                         m["after_tx"] = json!(after_tx);
-                        out.push(m);
+                        out.push(m.into());
                     }
                     SubscriberEvent::Lagging { dropped_after_tx } => {
                         out.push(error_json(
                             None,
                             "subscriber_lagging",
                             &format!("updates after tx {dropped_after_tx} of module `{module}` could not be queued; reconnect and resubscribe with from_tx = {dropped_after_tx}"),
-                        ));
+                        ).into());
                         lagging = true;
                     }
                 }
@@ -451,5 +528,63 @@ impl Connection {
             self.subscription_modules.remove(&id);
         }
         (out, lagging)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cosmictron_sql::SubscriptionUpdate;
+    use cosmictron_types::{Identity, Timestamp};
+
+    use super::*;
+
+    #[test]
+    fn an_update_serializes_as_the_values_json_form() {
+        // Proves the streamed `update` message is the documented tree: every value as
+        // `value_to_json` has it (large integers and non-finite floats as strings, bytes and
+        // identities as hex), in JSON and in MessagePack.
+        let row = vec![
+            Value::Null,
+            Value::Bool(true),
+            Value::I64(-3),
+            Value::U64(u64::MAX),
+            Value::F64(f64::NAN),
+            Value::F32(1.5),
+            Value::String("a \"quoted\" é".into()),
+            Value::Bytes(vec![0, 255]),
+            Value::Identity(Identity([1; 32])),
+            Value::Timestamp(Timestamp(7)),
+        ];
+        let update = TxUpdate {
+            tx_id: 9,
+            updates: vec![SubscriptionUpdate {
+                id: 4,
+                inserts: vec![row.clone()],
+                deletes: vec![row.clone(), Vec::new()],
+            }],
+        };
+        let rows = |rows: &[Vec<Value>]| Json::Array(rows_json(rows));
+        let expected = json!({
+            "type": "update",
+            "module": "m",
+            "tx_id": 9,
+            "updates": [{
+                "id": 4,
+                "inserts": rows(&update.updates[0].inserts),
+                "deletes": rows(&update.updates[0].deletes),
+            }],
+        });
+        let message = UpdateMessage::of("m", &update);
+        let text = serde_json::to_string(&message).expect("json");
+        assert_eq!(
+            serde_json::from_str::<Json>(&text).expect("parse"),
+            expected
+        );
+        let packed = rmp_serde::to_vec_named(&message).expect("msgpack");
+        assert_eq!(
+            rmp_serde::from_slice::<Json>(&packed).expect("unpack"),
+            expected
+        );
+        assert_eq!(update_json("m", &update), expected);
     }
 }
