@@ -103,4 +103,23 @@ mod tests {
         }
         assert!(g.batch_hint.load(Ordering::Relaxed) <= 2);
     }
+
+    #[test]
+    fn committers_look_at_the_count_only_while_a_leader_waits() {
+        // Proves the append path's cost when no leader gathers (no count is computed), and that
+        // a waiting leader's target is what a committer compares with.
+        let g = Gatherer::default();
+        g.appended(|| panic!("no leader waits: the count must not be computed"));
+        g.awaited.store(4, Ordering::SeqCst);
+        let asked = std::cell::Cell::new(0);
+        g.appended(|| {
+            asked.set(asked.get() + 1);
+            3
+        });
+        g.appended(|| {
+            asked.set(asked.get() + 1);
+            4
+        });
+        assert_eq!(asked.get(), 2);
+    }
 }
