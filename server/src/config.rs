@@ -79,6 +79,9 @@ pub struct ServerConfig {
     pub ws_ping_interval_secs: u64,
     /// Updates queued for one WebSocket client before it is told it lags and is resynced.
     pub ws_queue_capacity: usize,
+    /// Calls and queries one WebSocket connection may have running at once (more wait for a
+    /// slot): what a pipelining client can have sharing one fsync.
+    pub ws_calls_in_flight: usize,
     /// Rows a `POST /v1/sql` answer may hold.
     pub sql_max_rows: usize,
     /// A directory of static files served at `/` (API routes take precedence).
@@ -104,6 +107,9 @@ pub struct ModuleFile {
     pub path: PathBuf,
 }
 
+/// The largest `ws_calls_in_flight` accepted (a per-connection bound that stays a bound).
+const WS_CALLS_IN_FLIGHT_MAX: usize = 1_000_000;
+
 impl Default for ServerConfig {
     fn default() -> ServerConfig {
         ServerConfig {
@@ -126,6 +132,7 @@ impl Default for ServerConfig {
             ws_max_message_bytes: 1 << 20,
             ws_ping_interval_secs: 20,
             ws_queue_capacity: 1024,
+            ws_calls_in_flight: 1024,
             sql_max_rows: 100_000,
             static_dir: None,
             admin_email: None,
@@ -168,6 +175,9 @@ impl ServerConfig {
         if self.ws_queue_capacity == 0 || self.ws_max_message_bytes == 0 {
             problems.push("ws_queue_capacity and ws_max_message_bytes must be > 0");
         }
+        if !(1..=WS_CALLS_IN_FLIGHT_MAX).contains(&self.ws_calls_in_flight) {
+            problems.push("ws_calls_in_flight must be between 1 and 1,000,000");
+        }
         if !self.deploy_on_start.is_empty() && self.admin_email.is_none() {
             problems.push(
                 "deploy_on_start needs admin_email/admin_password (the admin owns the modules)",
@@ -209,5 +219,13 @@ mod tests {
         let err = c.validate().expect_err("zero ttl");
         assert_eq!(err.code(), "invalid_config");
         assert!(err.to_string().contains("token_ttl_secs"));
+        for calls in [0, 1_000_001] {
+            let c = ServerConfig {
+                ws_calls_in_flight: calls,
+                ..ServerConfig::default()
+            };
+            let err = c.validate().expect_err("calls in flight out of range");
+            assert!(err.to_string().contains("ws_calls_in_flight"), "{err}");
+        }
     }
 }

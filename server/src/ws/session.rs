@@ -6,7 +6,7 @@
 //!
 //! Subscribing runs inside this task, so a `subscribed` answer is always written before any
 //! `update` that mentions its id. Calls and queries run concurrently (at most
-//! [`CALLS_IN_FLIGHT`] per connection), so a pipelining client shares fsyncs with itself;
+//! `ws_calls_in_flight` per connection), so a pipelining client shares fsyncs with itself;
 //! their `result`/`rows` answers carry the request's `id` and may arrive in any order.
 
 use std::collections::HashMap;
@@ -30,8 +30,6 @@ use crate::http::sql_routes::{self, param_value, result_json, route_query, sql_c
 use crate::ws::lifecycle::Lifecycle;
 use crate::ws::protocol::{ClientMessage, Encoding, decode, error_json, error_message};
 
-/// Calls and queries one connection may have running at once.
-const CALLS_IN_FLIGHT: usize = 256;
 /// At most this many messages are written per flush (so one busy connection's answers do not
 /// grow a write without bound).
 const BATCH_MAX: usize = 256;
@@ -224,7 +222,7 @@ pub(crate) async fn serve(
         subscribers: HashMap::new(),
         subscription_modules: HashMap::new(),
         results: results_tx,
-        in_flight: Arc::new(Semaphore::new(CALLS_IN_FLIGHT)),
+        in_flight: Arc::new(Semaphore::new(state.config.ws_calls_in_flight)),
     };
     conn.run(socket, results_rx, std::mem::take(&mut lifecycle.refusals))
         .await;
