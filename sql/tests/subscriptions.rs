@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use cosmictron_engine::{Database, Engine, EngineConfig};
+use cosmictron_engine::{Database, Engine, EngineConfig, TxId};
 use cosmictron_sql::{
-    Caller, SqlConfig, SqlEngine, SubscriberEvent, SubscriptionConfig, Subscriptions,
+    Caller, SqlConfig, SqlEngine, Subscriber, SubscriberEvent, SubscriptionConfig, Subscriptions,
 };
 use cosmictron_types::{Identity, ScalarType, TableDef, Value};
 use subscriptions_common::{Mirror, noop, rerun, sorted, wait_processed};
@@ -181,6 +181,20 @@ fn rls_moves_rows_in_and_out_of_each_subscribers_view() {
     assert!(alice.try_recv().is_none() && bob.try_recv().is_none());
 }
 
+/// Waits for tx `t` to be processed, then expects exactly one update for it, covering the
+/// subscriptions `ids` (in any order).
+fn expect_one_update(subs: &Arc<Subscriptions>, sub: &Subscriber, t: TxId, ids: &[u64]) {
+    wait_processed(subs, t);
+    let Some(SubscriberEvent::Update(u)) = sub.try_recv() else {
+        panic!("expected one update");
+    };
+    assert_eq!(u.tx_id, t);
+    let mut got: Vec<u64> = u.updates.iter().map(|s| s.id).collect();
+    got.sort_unstable();
+    assert_eq!(got, ids);
+    assert!(sub.try_recv().is_none(), "exactly one message for the tx");
+}
+
 #[test]
 fn one_update_per_tx_covers_every_subscription_of_a_subscriber() {
     // Proves atomicity: a tx touching two subscribed tables reaches the subscriber as one
@@ -198,15 +212,7 @@ fn one_update_per_tx_covers_every_subscription_of_a_subscriber() {
         })
         .expect("write");
     let t = info.tx_id.expect("tx");
-    wait_processed(&f.subs, t);
-    let Some(SubscriberEvent::Update(u)) = sub.try_recv() else {
-        panic!("expected one update");
-    };
-    assert_eq!(u.tx_id, t);
-    let mut ids: Vec<u64> = u.updates.iter().map(|s| s.id).collect();
-    ids.sort_unstable();
-    assert_eq!(ids, vec![1, 2]);
-    assert!(sub.try_recv().is_none(), "exactly one message for the tx");
+    expect_one_update(&f.subs, &sub, t, &[1, 2]);
 }
 
 #[test]
@@ -854,13 +860,5 @@ fn two_subscriptions_to_one_query_share_one_update_per_tx() {
         .expect("second");
     assert_eq!(f.subs.stats().distinct_queries, 1);
     let t = put(&f.db, vec![item(1, ALICE, 1, "x")]);
-    wait_processed(&f.subs, t);
-    let Some(SubscriberEvent::Update(u)) = sub.try_recv() else {
-        panic!("expected one update");
-    };
-    assert_eq!(u.tx_id, t);
-    let mut ids: Vec<u64> = u.updates.iter().map(|s| s.id).collect();
-    ids.sort_unstable();
-    assert_eq!(ids, vec![1, 2]);
-    assert!(sub.try_recv().is_none(), "exactly one message for the tx");
+    expect_one_update(&f.subs, &sub, t, &[1, 2]);
 }
