@@ -64,7 +64,8 @@ pub(super) fn join_each(
     // that is a table no larger than the right table is streamed through index probes (each
     // matching right row is read once, no input is held); any other left side is collected
     // first, and probes if it turned out no larger than the right table (or small).
-    // Otherwise, a hash join builds on the right input.
+    // Otherwise a hash join (or, without equality keys, a nested loop) builds on the right
+    // input.
     let mut probe = match IndexProbe::new(&spec, ctx)? {
         Some(p) => {
             let right_rows = ctx.snapshot.estimated_rows(p.table())?;
@@ -77,116 +78,162 @@ pub(super) fn join_each(
     {
         return stream::each_row(spec.left, ctx, &mut |l| p.join_row(l, ctx, f));
     }
+    // Without an index to probe, the right input is built and the left streamed through it,
+    // so a LIMIT above stops the left input too (a left-deep chain of joins is never built).
+    let Some((mut p, right_rows)) = probe else {
+        let right = FlatRows::collect(spec.right, ctx)?;
+        let mut matcher = Matcher::new(&spec, &right, ctx)?;
+        return stream::each_row(spec.left, ctx, &mut |l| matcher.left_row(l, f));
+    };
     let mut left = FlatRows::collect(spec.left, ctx)?;
     if left.len() == 0 {
         return Ok(());
     }
-    if let Some((mut p, right_rows)) = probe {
-        let small = left.len()
-            <= LOOKUP_LEFT_ROWS_MAX.max(usize::try_from(right_rows).unwrap_or(usize::MAX));
-        if small {
-            for i in 0..left.len() {
-                if let Some(l) = left.get_mut(i)
-                    && !p.join_row(l, ctx, f)?
-                {
-                    return Ok(());
-                }
-            }
-            return Ok(());
-        }
-    }
-    let right = FlatRows::collect(spec.right, ctx)?;
-    let mut emitted = 0;
-    let mut row = Vec::new();
-    // The joined row is built in one reused buffer; the left row is cloned, or moved in on
-    // its last match of an inner join (nothing reads it after). Returns (kept, go on).
-    let mut emit = |l: &mut [Value],
-                    r: &[Value],
-                    last: bool,
-                    f: &mut dyn FnMut(&mut Row) -> Result<bool>|
-     -> Result<(bool, bool)> {
-        ctx.tick(1)?;
-        row.clear();
-        if last {
-            row.extend(l.iter_mut().map(|v| std::mem::replace(v, Value::Null)));
-        } else {
-            row.extend_from_slice(l);
-        }
-        row.extend_from_slice(r);
-        if let Some(p) = spec.residual
-            && !eval_predicate(p, &row, ctx)?
-        {
-            return Ok((false, true));
-        }
-        emitted += 1;
-        ctx.check_rows(emitted)?;
-        Ok((true, f(&mut row)?))
-    };
-    let pad = |l: &[Value]| {
-        let mut row = l.to_vec();
-        row.extend(std::iter::repeat_n(Value::Null, spec.right_width));
-        row
-    };
-    if spec.left_keys.is_empty() {
+    let small =
+        left.len() <= LOOKUP_LEFT_ROWS_MAX.max(usize::try_from(right_rows).unwrap_or(usize::MAX));
+    if small {
         for i in 0..left.len() {
-            let Some(l) = left.get_mut(i) else { continue };
-            let mut matched = false;
-            for r in right.iter() {
-                let (kept, go_on) = emit(l, r, false, f)?;
-                matched |= kept;
-                if !go_on {
-                    return Ok(());
-                }
-            }
-            if !matched && spec.kind == JoinKind::Left && !f(&mut pad(l))? {
+            if let Some(l) = left.get_mut(i)
+                && !p.join_row(l, ctx, f)?
+            {
                 return Ok(());
             }
         }
         return Ok(());
     }
-    // Chained buckets: the map holds each key's first right row, `next` links the others, so
-    // building allocates nothing per row. A single key is hashed as itself, not as a Vec.
-    let single = spec.left_keys.len() == 1;
-    let key_of_row = |exprs: &[Expr], row: &[Value]| -> Result<Option<JoinKey>> {
-        if single {
-            let v = eval(&exprs[0], row, ctx)?;
-            return Ok((!v.is_null()).then(|| JoinKey::One(key_of(&v))));
-        }
-        Ok(key(exprs, row, ctx)?.map(JoinKey::Many))
-    };
-    let mut first: FastMap<JoinKey, usize> =
-        FastMap::with_capacity_and_hasher(right.len(), Default::default());
-    let mut next: Vec<usize> = vec![usize::MAX; right.len()];
-    for (i, r) in (0..right.len())
-        .rev()
-        .filter_map(|i| Some((i, right.get(i)?)))
-    {
-        ctx.tick(1)?;
-        if let Some(k) = key_of_row(spec.right_keys, r)?
-            && let Some(prev) = first.insert(k, i)
-        {
-            next[i] = prev;
-        }
-    }
+    let right = FlatRows::collect(spec.right, ctx)?;
+    let mut matcher = Matcher::new(&spec, &right, ctx)?;
     for i in 0..left.len() {
-        let Some(l) = left.get_mut(i) else { continue };
-        let mut matched = false;
-        if let Some(k) = key_of_row(spec.left_keys, l)? {
-            let mut at = first.get(&k).copied().unwrap_or(usize::MAX);
-            while let Some(r) = right.get(at) {
-                at = next[at];
-                // A LEFT row may still need padding after its last match: keep it whole.
-                let last = at == usize::MAX && spec.kind == JoinKind::Inner;
-                let (kept, go_on) = emit(l, r, last, f)?;
-                matched |= kept;
-                if !go_on {
-                    return Ok(());
-                }
-            }
-        }
-        if !matched && spec.kind == JoinKind::Left && !f(&mut pad(l))? {
+        if let Some(l) = left.get_mut(i)
+            && !matcher.left_row(l, f)?
+        {
             return Ok(());
         }
     }
     Ok(())
+}
+
+/// The right input of a join without index probes, ready for left rows one at a time: a
+/// nested loop when there are no equality keys, else a hash table of the right rows.
+struct Matcher<'a, 'p, 'c> {
+    spec: &'a JoinSpec<'p>,
+    right: &'a FlatRows,
+    ctx: &'a ExecCtx<'c>,
+    /// Chained buckets: each key's first right row; `next` links the others, so building
+    /// allocates nothing per row. Empty for a nested loop.
+    first: FastMap<JoinKey, usize>,
+    next: Vec<usize>,
+    /// Joined rows emitted so far (the result-size limit).
+    emitted: usize,
+    /// The joined row, built in one reused buffer.
+    row: Row,
+}
+
+impl<'a, 'p, 'c> Matcher<'a, 'p, 'c> {
+    fn new(
+        spec: &'a JoinSpec<'p>,
+        right: &'a FlatRows,
+        ctx: &'a ExecCtx<'c>,
+    ) -> Result<Matcher<'a, 'p, 'c>> {
+        let mut m = Matcher {
+            spec,
+            right,
+            ctx,
+            first: FastMap::default(),
+            next: Vec::new(),
+            emitted: 0,
+            row: Vec::new(),
+        };
+        if spec.left_keys.is_empty() {
+            return Ok(m);
+        }
+        m.first = FastMap::with_capacity_and_hasher(right.len(), Default::default());
+        m.next = vec![usize::MAX; right.len()];
+        for (i, r) in (0..right.len())
+            .rev()
+            .filter_map(|i| Some((i, right.get(i)?)))
+        {
+            ctx.tick(1)?;
+            if let Some(k) = m.key_of_row(spec.right_keys, r)?
+                && let Some(prev) = m.first.insert(k, i)
+            {
+                m.next[i] = prev;
+            }
+        }
+        Ok(m)
+    }
+
+    /// A single key is hashed as itself, not as a Vec.
+    fn key_of_row(&self, exprs: &[Expr], row: &[Value]) -> Result<Option<JoinKey>> {
+        if self.spec.left_keys.len() == 1 {
+            let v = eval(&exprs[0], row, self.ctx)?;
+            return Ok((!v.is_null()).then(|| JoinKey::One(key_of(&v))));
+        }
+        Ok(key(exprs, row, self.ctx)?.map(JoinKey::Many))
+    }
+
+    /// Emits `l` joined with `r`; the left row is cloned, or moved in on its last match of an
+    /// inner join (nothing reads it after). Returns (kept, go on).
+    fn emit(
+        &mut self,
+        l: &mut [Value],
+        r: &[Value],
+        last: bool,
+        f: &mut dyn FnMut(&mut Row) -> Result<bool>,
+    ) -> Result<(bool, bool)> {
+        self.ctx.tick(1)?;
+        self.row.clear();
+        if last {
+            self.row
+                .extend(l.iter_mut().map(|v| std::mem::replace(v, Value::Null)));
+        } else {
+            self.row.extend_from_slice(l);
+        }
+        self.row.extend_from_slice(r);
+        if let Some(p) = self.spec.residual
+            && !eval_predicate(p, &self.row, self.ctx)?
+        {
+            return Ok((false, true));
+        }
+        self.emitted += 1;
+        self.ctx.check_rows(self.emitted)?;
+        Ok((true, f(&mut self.row)?))
+    }
+
+    /// Joins one left row with its matches (padded with NULLs when a LEFT row has none);
+    /// false when `f` wants no more rows.
+    fn left_row(
+        &mut self,
+        l: &mut [Value],
+        f: &mut dyn FnMut(&mut Row) -> Result<bool>,
+    ) -> Result<bool> {
+        let mut matched = false;
+        if self.spec.left_keys.is_empty() {
+            for r in self.right.iter() {
+                let (kept, go_on) = self.emit(l, r, false, f)?;
+                matched |= kept;
+                if !go_on {
+                    return Ok(false);
+                }
+            }
+        } else if let Some(k) = self.key_of_row(self.spec.left_keys, l)? {
+            let mut at = self.first.get(&k).copied().unwrap_or(usize::MAX);
+            while let Some(r) = self.right.get(at) {
+                at = self.next[at];
+                // A LEFT row may still need padding after its last match: keep it whole.
+                let last = at == usize::MAX && self.spec.kind == JoinKind::Inner;
+                let (kept, go_on) = self.emit(l, r, last, f)?;
+                matched |= kept;
+                if !go_on {
+                    return Ok(false);
+                }
+            }
+        }
+        if !matched && self.spec.kind == JoinKind::Left {
+            let mut row = l.to_vec();
+            row.extend(std::iter::repeat_n(Value::Null, self.spec.right_width));
+            return f(&mut row);
+        }
+        Ok(true)
+    }
 }
