@@ -84,6 +84,8 @@ pub struct DatabaseStats {
     pub wal_bytes: u64,
     /// How long the most recent group-commit fsync took, in microseconds.
     pub last_fsync_micros: u64,
+    /// Time spent in group-commit fsyncs since the database was opened, in microseconds.
+    pub fsync_micros_total: u64,
     pub last_snapshot_tx: TxId,
 }
 
@@ -400,6 +402,7 @@ impl Database {
             wal_records: wal.records_appended,
             wal_bytes: wal.bytes_written,
             last_fsync_micros: wal.last_fsync_micros,
+            fsync_micros_total: wal.fsync_micros_total,
             last_snapshot_tx: self.inner.last_snapshot_tx.load(Ordering::Acquire),
         }
     }

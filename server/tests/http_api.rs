@@ -764,6 +764,7 @@ async fn diagnostics_show_details_to_admins_only() {
     assert!(shop["wal_bytes"].as_u64().expect("wal bytes") > 0, "{full}");
     assert!(shop["latest_tx"].as_u64().expect("latest tx") >= 2);
     assert!(shop["last_fsync_micros"].as_u64().is_some());
+    assert!(shop["fsync_micros_total"].as_u64().is_some());
     // Admins read every module's private data through SQL.
     let (status, rows) = s
         .post(

@@ -16,6 +16,9 @@ pub struct WalStats {
     pub segments: usize,
     /// How long the most recent group-commit fsync took, in microseconds (0 before the first).
     pub last_fsync_micros: u64,
+    /// Time spent in group-commit fsyncs since the log was opened, in microseconds: divided by
+    /// the elapsed time, how busy the disk kept the log.
+    pub fsync_micros_total: u64,
 }
 
 /// Relaxed atomics: these are statistics, not synchronisation.
@@ -26,6 +29,7 @@ pub(crate) struct Counters {
     pub(crate) bytes_written: AtomicU64,
     pub(crate) segments: AtomicUsize,
     pub(crate) last_fsync_micros: AtomicU64,
+    pub(crate) fsync_micros_total: AtomicU64,
 }
 
 impl Counters {
@@ -36,6 +40,7 @@ impl Counters {
             bytes_written: self.bytes_written.load(Ordering::Relaxed),
             segments: self.segments.load(Ordering::Relaxed),
             last_fsync_micros: self.last_fsync_micros.load(Ordering::Relaxed),
+            fsync_micros_total: self.fsync_micros_total.load(Ordering::Relaxed),
         }
     }
 }

@@ -118,6 +118,9 @@ impl SegmentWriter {
             self.counters
                 .last_fsync_micros
                 .store(took, Ordering::Relaxed);
+            self.counters
+                .fsync_micros_total
+                .fetch_add(took, Ordering::Relaxed);
             self.counters.fsyncs.fetch_add(1, Ordering::Relaxed);
             if let Some(info) = self.segments.last_mut() {
                 info.len += active.unsynced;

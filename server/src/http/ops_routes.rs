@@ -56,6 +56,7 @@ fn module_stats(state: &AppState) -> Vec<Json> {
                 "wal_fsyncs": s.wal_fsyncs,
                 "wal_bytes": s.wal_bytes,
                 "last_fsync_micros": s.last_fsync_micros,
+                "fsync_micros_total": s.fsync_micros_total,
                 "last_snapshot_tx": s.last_snapshot_tx,
                 "tables": tables,
             }))

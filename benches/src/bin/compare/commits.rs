@@ -91,13 +91,29 @@ fn run_writers(
     Ok(out)
 }
 
-/// Cosmictron's native API: (window, fsyncs per commit). `Durability::None` is a
+/// What the log did during one window of native commits.
+#[derive(Debug, Default)]
+pub(crate) struct LogWork {
+    pub(crate) fsyncs_per_commit: f64,
+    /// Mean time of one group-commit fsync, in µs.
+    pub(crate) mean_fsync_us: f64,
+}
+
+impl LogWork {
+    /// The most commits/s `writers` closed-loop writers could reach if nothing but the fsync
+    /// took time: each writer waits for one fsync per commit at best.
+    pub(crate) fn fsync_bound(&self, writers: usize) -> f64 {
+        writers as f64 * 1e6 / self.mean_fsync_us.max(f64::MIN_POSITIVE)
+    }
+}
+
+/// Cosmictron's native API: the window, and what the log did. `Durability::None` is a
 /// memory-only engine; anything else a data directory on disk.
 pub(crate) fn native_round(
     writers: usize,
     window: Duration,
     durability: Durability,
-) -> anyhow::Result<(Window, f64)> {
+) -> anyhow::Result<(Window, LogWork)> {
     let dir = scratch_dir()?;
     let engine = if durability == Durability::None {
         Engine::in_memory(EngineConfig::in_memory())
@@ -112,16 +128,21 @@ pub(crate) fn native_round(
     };
     let db = engine.create_database("bench")?;
     db.write(|tx| tx.create_table(tables::items()))?;
-    let before = db.stats().wal_fsyncs;
+    let before = db.stats();
     let result = run_writers(writers, window, &|i| {
         db.write(|tx| tx.insert(tables::ITEMS, item_row(i, u64::MAX)))?;
         Ok(())
     })?;
-    let fsyncs = db.stats().wal_fsyncs - before;
+    let after = db.stats();
     drop(db);
     engine.close()?;
-    let per_commit = fsyncs as f64 / result.commits as f64;
-    Ok((result, per_commit))
+    let fsyncs = after.wal_fsyncs - before.wal_fsyncs;
+    let fsync_us = after.fsync_micros_total - before.fsync_micros_total;
+    let work = LogWork {
+        fsyncs_per_commit: fsyncs as f64 / result.commits.max(1) as f64,
+        mean_fsync_us: fsync_us as f64 / fsyncs.max(1) as f64,
+    };
+    Ok((result, work))
 }
 
 /// Reducer calls through the facade, on disk with `durability`.
@@ -173,6 +194,7 @@ pub(crate) fn run(
     // rates[system][writers] = per-round commits/s; latency rounds per system.
     let mut rates = vec![vec![Vec::new(); WRITERS.len()]; systems.len()];
     let mut fsyncs = vec![Vec::new(); WRITERS.len()];
+    let mut bounds = vec![Vec::new(); WRITERS.len()];
     let mut latencies: Vec<Vec<f64>> = vec![Vec::new(); systems.len()];
     let mut p50s: Vec<Vec<f64>> = vec![Vec::new(); systems.len()];
     let mut p99s: Vec<Vec<f64>> = vec![Vec::new(); systems.len()];
@@ -189,9 +211,9 @@ pub(crate) fn run(
             for (s, &system) in systems.iter().enumerate() {
                 let result = match system {
                     COSMICTRON => {
-                        let (result, per_commit) =
-                            native_round(writers, window, Durability::Fsync)?;
-                        fsyncs[w].push(per_commit);
+                        let (result, work) = native_round(writers, window, Durability::Fsync)?;
+                        fsyncs[w].push(work.fsyncs_per_commit);
+                        bounds[w].push(work.fsync_bound(writers));
                         result
                     }
                     COSMICTRON_WASM => wasm_round(writers, window, module, Durability::Fsync)?,
@@ -232,6 +254,20 @@ pub(crate) fn run(
                 COSMICTRON,
                 "fsyncs/commit",
                 fsyncs[w].clone(),
+            )
+            .at_size(writers as u64),
+        );
+        // The disk's bound on this workload: a commit of a closed-loop writer waits for at
+        // least one fsync, so no scheduling makes the rate exceed writers ÷ fsync time.
+        out.push(
+            Measurement::new(
+                &format!(
+                    "Fsync-bound ceiling (writers ÷ mean fsync), {writers} writer{}",
+                    if writers == 1 { "" } else { "s" }
+                ),
+                COSMICTRON,
+                "commits/s",
+                bounds[w].clone(),
             )
             .at_size(writers as u64),
         );
