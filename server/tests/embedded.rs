@@ -378,3 +378,34 @@ fn raw_results_are_the_modules_json_text() {
     let parsed = db.call("shop", "total_qty", &json!({}), BOB).expect("call");
     assert_eq!(parsed.result, json!([1, 3]));
 }
+
+#[test]
+fn json_text_arguments_reach_the_module_as_they_are() {
+    // Proves `Args::JsonText` (what the server passes for a request's JSON arguments) calls the
+    // reducer like the parsed form, whitespace and all, and that bad text is refused with
+    // `invalid_arguments` and commits nothing.
+    let (_dir, db) = deployed();
+    let ctx = cosmictron::CallContext::new(BOB);
+    db.call_raw(
+        "shop",
+        "add_item",
+        cosmictron::Args::JsonText(" {\"name\": \"pen\", \"qty\": 3}"),
+        ctx,
+    )
+    .expect("text arguments");
+    assert_eq!(item_names(&db), vec!["pen".to_owned()]);
+    // Not objects (refused by the host), a wrong type and a repeated name (by the module).
+    for refused in [
+        "[1, 2]",
+        "\"pen\"",
+        "3",
+        "{\"name\": 5}",
+        "{\"name\": \"a\", \"name\": \"b\", \"qty\": 1}",
+    ] {
+        let err = db
+            .call_raw("shop", "add_item", cosmictron::Args::JsonText(refused), ctx)
+            .expect_err("refused");
+        assert_eq!(err.code(), "invalid_arguments", "{refused}: {err}");
+    }
+    assert_eq!(item_names(&db), vec!["pen".to_owned()]);
+}

@@ -64,10 +64,14 @@ impl PendingCall {
 }
 
 /// A reducer's arguments, by name: a JSON object or a MessagePack map. The module decodes
-/// them (the host only checks the JSON shape), so MessagePack reaches it without conversion.
+/// them (the host only checks the shape), so MessagePack reaches it without conversion.
 #[derive(Clone, Copy, Debug)]
 pub enum Args<'a> {
     Json(&'a serde_json::Value),
+    /// The text of a JSON object, already known to be valid JSON (a server holds a request's
+    /// arguments as `serde_json::value::RawValue`): passed to the module as it is, without
+    /// building a tree of it and writing it out again.
+    JsonText(&'a str),
     MessagePack(&'a [u8]),
 }
 
@@ -179,7 +183,7 @@ pub(crate) fn call_input(
         Authority::Module => (module_identity, None),
     };
     let format = match call.args {
-        Args::Json(_) => ARGS_JSON,
+        Args::Json(_) | Args::JsonText(_) => ARGS_JSON,
         Args::MessagePack(_) => ARGS_MESSAGEPACK,
     };
     out.clear();
@@ -192,10 +196,12 @@ pub(crate) fn call_input(
         Args::Json(serde_json::Value::Null) => out.extend_from_slice(b"{}"),
         Args::Json(v @ serde_json::Value::Object(_)) => serde_json::to_writer(&mut *out, v)
             .map_err(|e| HostError::InvalidArguments(e.to_string()))?,
-        Args::Json(_) => {
-            return Err(HostError::InvalidArguments(
-                "arguments are a JSON object of named values".into(),
-            ));
+        Args::Json(_) => return Err(not_a_json_object()),
+        Args::JsonText(text) => {
+            if !text.trim_start().starts_with('{') {
+                return Err(not_a_json_object());
+            }
+            out.extend_from_slice(text.as_bytes());
         }
         Args::MessagePack(bytes) => {
             if !bytes.is_empty() && !is_msgpack_map(bytes[0]) {
@@ -207,6 +213,10 @@ pub(crate) fn call_input(
         }
     }
     Ok(())
+}
+
+fn not_a_json_object() -> HostError {
+    HostError::InvalidArguments("arguments are a JSON object of named values".into())
 }
 
 /// A MessagePack map's first byte: fixmap, map16 or map32.

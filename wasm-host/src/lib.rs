@@ -4,7 +4,8 @@
 //! The life of a reducer call ([`LoadedModule::call_with`]):
 //!
 //! ```text
-//!  call_with(db, "add_item", Args::Json({"name": "x"}) | Args::MessagePack(..), ctx)
+//!  call_with(db, "add_item", Args::Json({"name": "x"}) | JsonText(r#"{"name":"x"}"#)
+//!                             | MessagePack(..), ctx)
 //!    │ 1. look the reducer up in the module's definition (no_such_reducer; lifecycle
 //!    │    reducers are not callable)
 //!    │ 2. db.begin_write_owned(): the database's one writer, as an owned `'static` value

@@ -60,16 +60,19 @@ pub(crate) fn parse_args(headers: &HeaderMap, body: &[u8]) -> Result<CallArgs> {
     if msgpack {
         return Ok(CallArgs::MessagePack(body.to_vec()));
     }
-    parse_json_args(body).map(CallArgs::Json)
+    parse_json_args(body)
 }
 
-fn parse_json_args(body: &[u8]) -> Result<Json> {
+/// A JSON body's arguments, checked to be valid JSON and an object but kept as text: the
+/// module decodes them itself, so a tree would only be built to be written out again.
+fn parse_json_args(body: &[u8]) -> Result<CallArgs> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Json::Object(Default::default()));
+        return Ok(CallArgs::none());
     }
-    let args: Json = serde_json::from_slice(body)
+    let args: Box<RawValue> = serde_json::from_slice(body)
         .map_err(|e| Error::request(400, "malformed_json", format!("the body is not JSON: {e}")))?;
-    if !args.is_object() {
+    let args = CallArgs::JsonText(args);
+    if !args.is_named() {
         return Err(Error::request(
             422,
             "invalid_arguments",
@@ -107,11 +110,29 @@ fn call_response(out: &RawCallResult) -> Result<Response> {
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-/// Reducer arguments as they arrived: a JSON object, or MessagePack bytes of a map.
+/// Reducer arguments as they arrived: a JSON object (as text, or as a tree when it came inside
+/// a MessagePack message), or MessagePack bytes of a map.
 #[derive(Debug)]
 pub(crate) enum CallArgs {
+    JsonText(Box<RawValue>),
     Json(Json),
     MessagePack(Vec<u8>),
+}
+
+impl CallArgs {
+    /// The arguments of a call that sends none: `{}`.
+    pub(crate) fn none() -> CallArgs {
+        CallArgs::Json(Json::Object(Default::default()))
+    }
+
+    /// Whether the arguments are named (a JSON object; MessagePack is checked by the host).
+    pub(crate) fn is_named(&self) -> bool {
+        match self {
+            CallArgs::JsonText(text) => text.get().starts_with('{'),
+            CallArgs::Json(tree) => tree.is_object(),
+            CallArgs::MessagePack(_) => true,
+        }
+    }
 }
 
 /// Calls `reducer` of `module` as `caller` (over `connection`, for WebSocket calls): the
@@ -139,7 +160,8 @@ pub(crate) async fn call(
             .calls
             .run(&queue, move || {
                 let args = match &args {
-                    CallArgs::Json(v) => Args::Json(v),
+                    CallArgs::JsonText(text) => Args::JsonText(text.get()),
+                    CallArgs::Json(tree) => Args::Json(tree),
                     CallArgs::MessagePack(b) => Args::MessagePack(b),
                 };
                 core.db.call_pending(&module, &reducer, args, ctx)

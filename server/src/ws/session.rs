@@ -359,8 +359,7 @@ impl Connection {
                 args,
                 module,
             } => {
-                self.spawn_call(id, reducer, args.unwrap_or_else(|| json!({})), module)
-                    .await;
+                self.spawn_call(id, reducer, args, module).await;
                 Vec::new()
             }
             ClientMessage::Query {
@@ -375,15 +374,20 @@ impl Connection {
         }
     }
 
-    async fn spawn_call(&self, id: u64, reducer: String, args: Json, module: Option<String>) {
+    async fn spawn_call(
+        &self,
+        id: u64,
+        reducer: String,
+        args: reducer_routes::CallArgs,
+        module: Option<String>,
+    ) {
         let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
             return;
         };
         let (state, caller, results) = (self.state.clone(), self.caller, self.results.clone());
         let connection = self.connection;
         tokio::spawn(async move {
-            let answer = if args.is_object() {
-                let args = reducer_routes::CallArgs::Json(args);
+            let answer = if args.is_named() {
                 match reducer_routes::call(&state, caller, module, reducer, args, Some(connection))
                     .await
                 {
