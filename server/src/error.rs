@@ -83,6 +83,19 @@ impl Error {
         }
     }
 
+    /// The same failure again, for each of several requests it failed at once: a request error
+    /// as it is, any other with its status and message under code `internal`.
+    pub(crate) fn duplicate(&self) -> Error {
+        match self {
+            Error::Request {
+                status,
+                code,
+                message,
+            } => Error::request(*status, code, message.clone()),
+            other => Error::request(other.http_status(), "internal", other.to_string()),
+        }
+    }
+
     /// The HTTP status a server should answer with.
     pub fn http_status(&self) -> u16 {
         match self {

@@ -415,3 +415,58 @@ async fn lifecycle_reducers_run_for_the_connection() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn pipelined_calls_each_get_their_own_answer() {
+    // Proves calls sent together (read from the socket as one batch and run as one job of the
+    // call thread) are still separate transactions: each is answered under its own id, a
+    // module's refusal, an unknown reducer or bad arguments in the middle fail only that call,
+    // and exactly the committed calls' rows exist afterwards.
+    let (s, ann, _) = notes_server().await;
+    let mut ws = connect(&s, &ann).await;
+    let mut expected_ok = Vec::new();
+    for id in 1..=60u64 {
+        let m = match id % 10 {
+            3 => json!({"type": "call", "id": id, "reducer": "add_note", "args": {"text": ""}}),
+            5 => json!({"type": "call", "id": id, "reducer": "no_such_reducer", "args": {}}),
+            7 => json!({"type": "call", "id": id, "reducer": "add_note", "args": [1]}),
+            _ => {
+                expected_ok.push(id);
+                json!({"type": "call", "id": id, "reducer": "add_note", "args": {"text": format!("n{id}")}})
+            }
+        };
+        // Fed, not flushed: the frames reach the server in as few writes as the socket takes.
+        ws.feed(Message::Text(m.to_string().into()))
+            .await
+            .expect("feed");
+    }
+    ws.flush().await.expect("flush");
+    let mut committed = Vec::new();
+    let mut tx_ids = std::collections::HashSet::new();
+    for _ in 1..=60 {
+        let m = recv(&mut ws).await;
+        let id = m["id"].as_u64().expect("every answer has its call's id");
+        match (m["type"].as_str(), id % 10) {
+            (Some("result"), _) => {
+                assert!(tx_ids.insert(m["tx_id"].as_u64().expect("tx")), "{m}");
+                committed.push(id);
+            }
+            (Some("error"), 3) => assert_eq!(m["error"]["code"], "empty_note", "{m}"),
+            (Some("error"), 5) => assert_eq!(m["error"]["code"], "unknown_reducer", "{m}"),
+            (Some("error"), 7) => assert_eq!(m["error"]["code"], "invalid_arguments", "{m}"),
+            _ => panic!("unexpected answer {m}"),
+        }
+    }
+    committed.sort_unstable();
+    assert_eq!(committed, expected_ok, "one transaction per call");
+    send(
+        &mut ws,
+        json!({"type": "query", "id": 100, "query": "SELECT COUNT(*) FROM notes"}),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut ws).await["rows"],
+        json!([[expected_ok.len()]]),
+        "exactly the committed calls' rows"
+    );
+}

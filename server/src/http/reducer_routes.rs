@@ -1,6 +1,7 @@
 //! `POST /v1/reducers/:name` and `POST /v1/modules/:module/reducers/:name`: one reducer call,
 //! one transaction. The body is a JSON object of named arguments (an empty body is `{}`).
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -8,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use cosmictron_types::ConnectionId;
-use cosmictron_wasm_host::{Args, CallContext};
+use cosmictron_wasm_host::{Args, CallContext, PendingCall};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use serde_json::value::RawValue;
@@ -120,6 +121,15 @@ pub(crate) enum CallArgs {
 }
 
 impl CallArgs {
+    /// The arguments as the host takes them.
+    pub(crate) fn as_args(&self) -> Args<'_> {
+        match self {
+            CallArgs::JsonText(text) => Args::JsonText(text.get()),
+            CallArgs::Json(tree) => Args::Json(tree),
+            CallArgs::MessagePack(b) => Args::MessagePack(b),
+        }
+    }
+
     /// The arguments of a call that sends none: `{}`.
     pub(crate) fn none() -> CallArgs {
         CallArgs::Json(Json::Object(Default::default()))
@@ -159,22 +169,95 @@ pub(crate) async fn call(
         let pending = state
             .calls
             .run(&queue, move || {
-                let args = match &args {
-                    CallArgs::JsonText(text) => Args::JsonText(text.get()),
-                    CallArgs::Json(tree) => Args::Json(tree),
-                    CallArgs::MessagePack(b) => Args::MessagePack(b),
-                };
-                core.db.call_pending(&module, &reducer, args, ctx)
+                core.db.call_pending(&module, &reducer, args.as_args(), ctx)
             })
             .await?;
-        let outcome = pending.durable().await?;
-        Ok(RawCallResult {
-            tx_id: outcome.tx_id,
-            duration_ms: start.elapsed().as_secs_f64() * 1000.0,
-            result: outcome.result,
-        })
+        finish(pending, start).await
     }
     .await;
+    if out.is_err() {
+        Counters::bump(&state.counters.reducer_errors);
+    }
+    out
+}
+
+/// Waits for a logged call's fsync: the answer, timed from `start`.
+async fn finish(pending: PendingCall, start: Instant) -> Result<RawCallResult> {
+    let outcome = pending.durable().await?;
+    Ok(RawCallResult {
+        tx_id: outcome.tx_id,
+        duration_ms: start.elapsed().as_secs_f64() * 1000.0,
+        result: outcome.result,
+    })
+}
+
+/// One call of a batch: who asked (the request's id), and what.
+pub(crate) struct BatchedCall {
+    pub(crate) id: u64,
+    pub(crate) reducer: String,
+    pub(crate) args: CallArgs,
+}
+
+/// Runs `calls` to one module (already resolved) as one job of its call thread, each its own
+/// transaction, in order, and returns each call's id with its logged (not yet durable) commit
+/// or its failure: a pipelining client's calls that arrived together so cost one hand-off to the
+/// call thread instead of one each. [`answer`] then waits for each commit's fsync.
+pub(crate) async fn call_batch(
+    state: &Arc<AppState>,
+    caller: Caller,
+    connection: ConnectionId,
+    module: String,
+    calls: Vec<BatchedCall>,
+) -> Vec<(u64, Result<PendingCall>)> {
+    let ids: Vec<u64> = calls.iter().map(|c| c.id).collect();
+    let ctx = CallContext {
+        sender: caller.identity,
+        connection_id: Some(connection),
+    };
+    let logged = match state.core() {
+        Ok(core) => {
+            let core = core.clone();
+            let queue = module.clone();
+            state
+                .calls
+                .run(&queue, move || {
+                    Ok(calls
+                        .into_iter()
+                        .map(|c| {
+                            // One call's host panic fails that call only: the ones before it
+                            // in the batch may have committed and must be answered as such.
+                            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                                core.db
+                                    .call_pending(&module, &c.reducer, c.args.as_args(), ctx)
+                            }))
+                            .unwrap_or_else(|_| {
+                                Err(Error::request(500, "internal", "the reducer call panicked"))
+                            })
+                        })
+                        .collect::<Vec<_>>())
+                })
+                .await
+        }
+        Err(e) => Err(e.duplicate()),
+    };
+    match logged {
+        Ok(each) => ids.into_iter().zip(each).collect(),
+        // The batch never ran: the same failure for every call of it.
+        Err(e) => ids.into_iter().map(|id| (id, Err(e.duplicate()))).collect(),
+    }
+}
+
+/// A batched call's answer: its commit once durable (timed from `start`), or its failure.
+pub(crate) async fn answer(
+    state: &AppState,
+    logged: Result<PendingCall>,
+    start: Instant,
+) -> Result<RawCallResult> {
+    Counters::bump(&state.counters.reducer_calls);
+    let out = match logged {
+        Ok(pending) => finish(pending, start).await,
+        Err(e) => Err(e),
+    };
     if out.is_err() {
         Counters::bump(&state.counters.reducer_errors);
     }

@@ -7,7 +7,9 @@
 //! Subscribing runs inside this task, so a `subscribed` answer is always written before any
 //! `update` that mentions its id. Calls and queries run concurrently (at most
 //! `ws_calls_in_flight` per connection), so a pipelining client shares fsyncs with itself;
-//! their `result`/`rows` answers carry the request's `id` and may arrive in any order.
+//! their `result`/`rows` answers carry the request's `id` and may arrive in any order. The
+//! calls of the frames that have arrived together go to each module's call thread as one
+//! batch (each still its own transaction), one hand-off and one task per batch, not per call.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,9 +19,9 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use cosmictron_sql::{Subscriber, SubscriberEvent, TxUpdate, value_to_json};
 use cosmictron_types::{ConnectionId, Value};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::{Value as Json, json};
-use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::app::{AppState, Counters};
 use crate::error::{Error, Result};
@@ -51,6 +53,18 @@ struct Connection {
     subscription_modules: HashMap<u64, String>,
     results: mpsc::Sender<Outgoing>,
     in_flight: Arc<Semaphore>,
+    /// Calls read but not yet handed to their modules' call threads: the frames that arrived
+    /// together go as one batch per module (see [`Connection::dispatch_calls`]).
+    calls: Vec<QueuedCall>,
+}
+
+/// A call waiting for its batch, holding its place among the calls in flight.
+struct QueuedCall {
+    id: u64,
+    reducer: String,
+    args: reducer_routes::CallArgs,
+    module: Option<String>,
+    permit: OwnedSemaphorePermit,
 }
 
 fn rows_json(rows: &[Vec<Value>]) -> Vec<Json> {
@@ -223,6 +237,7 @@ pub(crate) async fn serve(
         subscription_modules: HashMap::new(),
         results: results_tx,
         in_flight: Arc::new(Semaphore::new(state.config.ws_calls_in_flight)),
+        calls: Vec::new(),
     };
     conn.run(socket, results_rx, std::mem::take(&mut lifecycle.refusals))
         .await;
@@ -263,12 +278,19 @@ impl Connection {
             tokio::select! {
                 frame = stream.next() => {
                     last_heard = Instant::now();
-                    match frame {
-                        None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
-                        Some(Ok(Message::Text(text))) => outgoing.extend(self.handle(text.as_bytes()).await.into_iter().map(Outgoing::from)),
-                        Some(Ok(Message::Binary(bytes))) => outgoing.extend(self.handle(&bytes).await.into_iter().map(Outgoing::from)),
-                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    if !self.take_frame(frame, &mut outgoing).await {
+                        return;
                     }
+                    // Frames that have already arrived join this one, so their calls go to the
+                    // call thread as one batch.
+                    while self.calls.len() < BATCH_MAX
+                        && let Some(frame) = stream.next().now_or_never()
+                    {
+                        if !self.take_frame(frame, &mut outgoing).await {
+                            return;
+                        }
+                    }
+                    outgoing.extend(self.dispatch_calls());
                 }
                 Some(result) = results.recv() => outgoing.push(result),
                 () = notify.notified() => {
@@ -319,6 +341,22 @@ impl Connection {
         }
     }
 
+    /// Handles one frame from the client; `false` when the connection is over.
+    async fn take_frame(
+        &mut self,
+        frame: Option<std::result::Result<Message, axum::Error>>,
+        outgoing: &mut Vec<Outgoing>,
+    ) -> bool {
+        let answers = match frame {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return false,
+            Some(Ok(Message::Text(text))) => self.handle(text.as_bytes()).await,
+            Some(Ok(Message::Binary(bytes))) => self.handle(&bytes).await,
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => Vec::new(),
+        };
+        outgoing.extend(answers.into_iter().map(Outgoing::from));
+        true
+    }
+
     /// Handles one client message; returns what to answer right away (in order).
     async fn handle(&mut self, bytes: &[u8]) -> Vec<Json> {
         Counters::bump(&self.state.counters.ws_messages_in);
@@ -358,10 +396,7 @@ impl Connection {
                 reducer,
                 args,
                 module,
-            } => {
-                self.spawn_call(id, reducer, args, module).await;
-                Vec::new()
-            }
+            } => self.queue_call(id, reducer, args, module).await,
             ClientMessage::Query {
                 id,
                 query,
@@ -374,40 +409,101 @@ impl Connection {
         }
     }
 
-    async fn spawn_call(
-        &self,
+    /// Queues a call for the next batch once it has a place among the calls in flight, or
+    /// answers at once why it cannot run.
+    async fn queue_call(
+        &mut self,
         id: u64,
         reducer: String,
         args: reducer_routes::CallArgs,
         module: Option<String>,
-    ) {
+    ) -> Vec<Json> {
+        if !args.is_named() {
+            return vec![error_message(
+                id,
+                &Error::request(
+                    422,
+                    "invalid_arguments",
+                    "`args` is an object of named arguments",
+                ),
+            )];
+        }
         let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
-            return;
+            return Vec::new();
         };
-        let (state, caller, results) = (self.state.clone(), self.caller, self.results.clone());
-        let connection = self.connection;
-        tokio::spawn(async move {
-            let answer = if args.is_named() {
-                match reducer_routes::call(&state, caller, module, reducer, args, Some(connection))
-                    .await
-                {
-                    Ok(out) => Outgoing::Answer { id, out },
-                    Err(e) => error_message(id, &e).into(),
-                }
-            } else {
-                error_message(
-                    id,
-                    &Error::request(
-                        422,
-                        "invalid_arguments",
-                        "`args` is an object of named arguments",
-                    ),
-                )
-                .into()
-            };
-            drop(permit);
-            let _ = results.send(answer).await;
+        self.calls.push(QueuedCall {
+            id,
+            reducer,
+            args,
+            module,
+            permit,
         });
+        Vec::new()
+    }
+
+    /// Hands the queued calls to their modules' call threads, one batch per module, each
+    /// answered (as a `result` or an `error`) when its commit is durable; returns the answers
+    /// of calls that name no module that has their reducer.
+    fn dispatch_calls(&mut self) -> Vec<Outgoing> {
+        if self.calls.is_empty() {
+            return Vec::new();
+        }
+        let core = match self.state.core() {
+            Ok(core) => core.clone(),
+            Err(e) => {
+                return self
+                    .calls
+                    .drain(..)
+                    .map(|c| error_message(c.id, &e).into())
+                    .collect();
+            }
+        };
+        let mut refused = Vec::new();
+        let mut batches: Vec<(String, Vec<QueuedCall>)> = Vec::new();
+        for call in self.calls.drain(..) {
+            match reducer_routes::resolve_module(&core, &call.reducer, call.module.as_deref()) {
+                Ok(module) => match batches.iter_mut().find(|(m, _)| *m == module) {
+                    Some((_, batch)) => batch.push(call),
+                    None => batches.push((module, vec![call])),
+                },
+                Err(e) => {
+                    Counters::bump(&self.state.counters.reducer_calls);
+                    Counters::bump(&self.state.counters.reducer_errors);
+                    refused.push(error_message(call.id, &e).into());
+                }
+            }
+        }
+        for (module, batch) in batches {
+            let (state, caller, results) = (self.state.clone(), self.caller, self.results.clone());
+            let connection = self.connection;
+            tokio::spawn(async move {
+                let start = Instant::now();
+                let mut permits = Vec::with_capacity(batch.len());
+                let calls = batch
+                    .into_iter()
+                    .map(|c| {
+                        permits.push(c.permit);
+                        reducer_routes::BatchedCall {
+                            id: c.id,
+                            reducer: c.reducer,
+                            args: c.args,
+                        }
+                    })
+                    .collect();
+                let logged =
+                    reducer_routes::call_batch(&state, caller, connection, module, calls).await;
+                for ((id, logged), permit) in logged.into_iter().zip(permits) {
+                    let answer = match reducer_routes::answer(&state, logged, start).await {
+                        Ok(out) => Outgoing::Answer { id, out },
+                        Err(e) => error_message(id, &e).into(),
+                    };
+                    // The call's place among those in flight frees once it is answered.
+                    drop(permit);
+                    let _ = results.send(answer).await;
+                }
+            });
+        }
+        refused
     }
 
     async fn spawn_query(&self, id: u64, query: String, params: Vec<Json>, module: Option<String>) {
