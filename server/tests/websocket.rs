@@ -29,6 +29,17 @@ async fn send(ws: &mut Ws, m: Json) {
         .expect("send");
 }
 
+/// Sends `messages` fed and then flushed once, so they reach the server in as few writes as
+/// the socket takes (and are read there together).
+async fn send_together(ws: &mut Ws, messages: impl IntoIterator<Item = Json>) {
+    for m in messages {
+        ws.feed(Message::Text(m.to_string().into()))
+            .await
+            .expect("feed");
+    }
+    ws.flush().await.expect("flush");
+}
+
 /// The next JSON message (skipping pings), or panics after 10 s.
 async fn recv(ws: &mut Ws) -> Json {
     loop {
@@ -56,7 +67,11 @@ async fn quiet(ws: &mut Ws, ms: u64) {
 }
 
 async fn notes_server() -> (TestServer, String, String) {
-    let s = TestServer::start().await;
+    notes_server_on(TestServer::start().await).await
+}
+
+/// `s` with the notes module deployed by an owner, and two more users' tokens.
+async fn notes_server_on(s: TestServer) -> (TestServer, String, String) {
     let (owner, _) = s.sign_up("owner@example.com").await;
     assert_eq!(
         s.deploy(&owner, "notes", common::module_bytes("notes"))
@@ -425,6 +440,7 @@ async fn pipelined_calls_each_get_their_own_answer() {
     let (s, ann, _) = notes_server().await;
     let mut ws = connect(&s, &ann).await;
     let mut expected_ok = Vec::new();
+    let mut messages = Vec::new();
     for id in 1..=60u64 {
         let m = match id % 10 {
             3 => json!({"type": "call", "id": id, "reducer": "add_note", "args": {"text": ""}}),
@@ -435,12 +451,9 @@ async fn pipelined_calls_each_get_their_own_answer() {
                 json!({"type": "call", "id": id, "reducer": "add_note", "args": {"text": format!("n{id}")}})
             }
         };
-        // Fed, not flushed: the frames reach the server in as few writes as the socket takes.
-        ws.feed(Message::Text(m.to_string().into()))
-            .await
-            .expect("feed");
+        messages.push(m);
     }
-    ws.flush().await.expect("flush");
+    send_together(&mut ws, messages).await;
     let mut committed = Vec::new();
     let mut tx_ids = std::collections::HashSet::new();
     for _ in 1..=60 {
@@ -469,4 +482,31 @@ async fn pipelined_calls_each_get_their_own_answer() {
         json!([[expected_ok.len()]]),
         "exactly the committed calls' rows"
     );
+}
+
+#[tokio::test]
+async fn more_pipelined_calls_than_places_in_flight_all_complete() {
+    // Proves a burst larger than `ws_calls_in_flight` neither deadlocks nor drops a call: the
+    // calls read but not yet dispatched hold places, so the connection dispatches them before
+    // it waits for a place (with one place, the second call of a burst would wait forever).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = cosmictron::ServerConfig {
+        ws_calls_in_flight: 1,
+        ..support::config(dir.path())
+    };
+    let (s, ann, _) = notes_server_on(TestServer::start_in(dir, config).await).await;
+    let mut ws = connect(&s, &ann).await;
+    send_together(
+        &mut ws,
+        (1..=20u64).map(|id| json!({"type": "call", "id": id, "reducer": "add_note", "args": {"text": format!("n{id}")}})),
+    )
+    .await;
+    let mut answered: Vec<u64> = Vec::new();
+    for _ in 1..=20 {
+        let m = recv(&mut ws).await;
+        assert_eq!(m["type"], "result", "{m}");
+        answered.push(m["id"].as_u64().expect("id"));
+    }
+    answered.sort_unstable();
+    assert_eq!(answered, (1..=20).collect::<Vec<_>>());
 }

@@ -290,7 +290,7 @@ impl Connection {
                             return;
                         }
                     }
-                    outgoing.extend(self.dispatch_calls());
+                    outgoing.extend(self.dispatch_calls().into_iter().map(Outgoing::from));
                 }
                 Some(result) = results.recv() => outgoing.push(result),
                 () = notify.notified() => {
@@ -428,8 +428,18 @@ impl Connection {
                 ),
             )];
         }
-        let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
-            return Vec::new();
+        let mut answers = Vec::new();
+        let permit = match self.in_flight.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                // Every place is taken: the calls waiting for their batch go first, or they
+                // would hold the very places this one waits for.
+                answers = self.dispatch_calls();
+                let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
+                    return answers;
+                };
+                permit
+            }
         };
         self.calls.push(QueuedCall {
             id,
@@ -438,13 +448,13 @@ impl Connection {
             module,
             permit,
         });
-        Vec::new()
+        answers
     }
 
     /// Hands the queued calls to their modules' call threads, one batch per module, each
     /// answered (as a `result` or an `error`) when its commit is durable; returns the answers
     /// of calls that name no module that has their reducer.
-    fn dispatch_calls(&mut self) -> Vec<Outgoing> {
+    fn dispatch_calls(&mut self) -> Vec<Json> {
         if self.calls.is_empty() {
             return Vec::new();
         }
@@ -454,7 +464,7 @@ impl Connection {
                 return self
                     .calls
                     .drain(..)
-                    .map(|c| error_message(c.id, &e).into())
+                    .map(|c| error_message(c.id, &e))
                     .collect();
             }
         };
@@ -469,7 +479,7 @@ impl Connection {
                 Err(e) => {
                     Counters::bump(&self.state.counters.reducer_calls);
                     Counters::bump(&self.state.counters.reducer_errors);
-                    refused.push(error_message(call.id, &e).into());
+                    refused.push(error_message(call.id, &e));
                 }
             }
         }
