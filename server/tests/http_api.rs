@@ -221,16 +221,22 @@ async fn deploy_call_and_query_a_module() {
         .await;
     assert_eq!((status, error_code(&body)), (409, "out_of_stock"));
     assert_eq!(body["error"]["details"], json!({"retry": false}));
-    let r = s
-        .http
-        .post(s.url("/v1/reducers/add_item"))
-        .bearer_auth(&token)
-        .body("[1,2]")
-        .send()
-        .await
-        .expect("send");
-    let (status, body) = support::answer(r).await;
+    let add_item_raw = async |text: &'static str| {
+        let r = s
+            .http
+            .post(s.url("/v1/reducers/add_item"))
+            .bearer_auth(&token)
+            .body(text)
+            .send()
+            .await
+            .expect("send");
+        support::answer(r).await
+    };
+    let (status, body) = add_item_raw("[1,2]").await;
     assert_eq!((status, error_code(&body)), (422, "invalid_arguments"));
+    // Arguments are passed on as the body's text: whitespace around the object is fine.
+    let (status, body) = add_item_raw("\n  {\"name\": \"cap\", \"qty\": 1}\n").await;
+    assert_eq!(status, 200, "{body}");
 
     // SQL: columns as names, rows, params, AS OF TX, writes refused.
     let (status, rows) = s

@@ -138,7 +138,7 @@ impl CallArgs {
     /// Whether the arguments are named (a JSON object; MessagePack is checked by the host).
     pub(crate) fn is_named(&self) -> bool {
         match self {
-            CallArgs::JsonText(text) => text.get().starts_with('{'),
+            CallArgs::JsonText(text) => text.get().trim_start().starts_with('{'),
             CallArgs::Json(tree) => tree.is_object(),
             CallArgs::MessagePack(_) => true,
         }
