@@ -117,12 +117,7 @@ impl<'a> IndexProbe<'a> {
                 return Ok(false);
             }
         }
-        if !matched && self.spec.kind == JoinKind::Left {
-            let mut padded = left.to_vec();
-            padded.extend(std::iter::repeat_n(Value::Null, self.spec.right_width));
-            return f(&mut padded);
-        }
-        Ok(true)
+        self.spec.pad_unmatched(matched, left, f)
     }
 
     /// Fills `matches` with the right rows that pass the scan's policy and filters and whose

@@ -23,6 +23,24 @@ pub(super) struct JoinSpec<'p> {
     pub(super) lookup: Option<(usize, usize)>,
 }
 
+impl JoinSpec<'_> {
+    /// After a left row's matches: a LEFT join's unmatched row goes on padded with NULLs for
+    /// the right side. Returns what `f` returned (`true` when nothing was emitted).
+    pub(super) fn pad_unmatched(
+        &self,
+        matched: bool,
+        left: &[Value],
+        f: &mut dyn FnMut(&mut Row) -> Result<bool>,
+    ) -> Result<bool> {
+        if matched || self.kind != JoinKind::Left {
+            return Ok(true);
+        }
+        let mut padded = left.to_vec();
+        padded.extend(std::iter::repeat_n(Value::Null, self.right_width));
+        f(&mut padded)
+    }
+}
+
 /// Left inputs up to this many rows probe the right table's index even when it is smaller.
 const LOOKUP_LEFT_ROWS_MAX: usize = 8192;
 
@@ -229,11 +247,6 @@ impl<'a, 'p, 'c> Matcher<'a, 'p, 'c> {
                 }
             }
         }
-        if !matched && self.spec.kind == JoinKind::Left {
-            let mut row = l.to_vec();
-            row.extend(std::iter::repeat_n(Value::Null, self.spec.right_width));
-            return f(&mut row);
-        }
-        Ok(true)
+        self.spec.pad_unmatched(matched, l, f)
     }
 }

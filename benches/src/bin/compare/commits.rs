@@ -235,10 +235,13 @@ pub(crate) fn run(
     }
     let mut out = Vec::new();
     for (w, &writers) in WRITERS.iter().enumerate() {
-        let workload = format!(
-            "Durable single-row commits, {writers} writer{}",
-            if writers == 1 { "" } else { "s" }
-        );
+        let per = |what: &str| {
+            format!(
+                "{what}, {writers} writer{}",
+                if writers == 1 { "" } else { "s" }
+            )
+        };
+        let workload = per("Durable single-row commits");
         for (s, &system) in systems.iter().enumerate() {
             out.push(
                 Measurement::new(&workload, system, "commits/s", rates[s][w].clone())
@@ -247,10 +250,7 @@ pub(crate) fn run(
         }
         out.push(
             Measurement::new(
-                &format!(
-                    "Fsyncs per commit, {writers} writer{}",
-                    if writers == 1 { "" } else { "s" }
-                ),
+                &per("Fsyncs per commit"),
                 COSMICTRON,
                 "fsyncs/commit",
                 fsyncs[w].clone(),
@@ -261,10 +261,7 @@ pub(crate) fn run(
         // least one fsync, so no scheduling makes the rate exceed writers ÷ fsync time.
         out.push(
             Measurement::new(
-                &format!(
-                    "Fsync-bound ceiling (writers ÷ mean fsync), {writers} writer{}",
-                    if writers == 1 { "" } else { "s" }
-                ),
+                &per("Fsync-bound ceiling (writers ÷ mean fsync)"),
                 COSMICTRON,
                 "commits/s",
                 bounds[w].clone(),
